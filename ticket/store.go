@@ -1,0 +1,164 @@
+package ticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Change is one committed-to-be event together with what it touched, handed
+// to the Notifier inside the transaction that wrote it.
+type Change struct {
+	Ticket  *Ticket  // the ticket as it stands at the end of the transaction
+	Event   Event    // the history event written
+	Message *Message // the message the event wrote, if any
+	// Quiet asks for no automatic mail to the customer: the change was caused
+	// by an auto-reply or bounce, or by an admin who asked for silence.
+	Quiet bool
+}
+
+// Notifier enqueues the notices that changes cause. It runs inside the
+// transaction that made the changes, just before commit, so the notices
+// exist exactly when the changes do.
+type Notifier interface {
+	Notify(ctx context.Context, tx pgx.Tx, changes []Change) error
+}
+
+// Store is the ticket database.
+type Store struct {
+	pool     *pgxpool.Pool
+	numbers  Numbering
+	notifier Notifier
+}
+
+// NewStore returns a store over pool. A nil notifier sends no notices.
+func NewStore(pool *pgxpool.Pool, numbers Numbering, notifier Notifier) *Store {
+	return &Store{pool: pool, numbers: numbers, notifier: notifier}
+}
+
+// Pool is the store's connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Numbering is the store's ticket number and token format.
+func (s *Store) Numbering() Numbering { return s.numbers }
+
+// SetNotifier sets the notifier used by transactions begun afterwards. It is
+// meant for start-up wiring, before the store is shared.
+func (s *Store) SetNotifier(n Notifier) { s.notifier = n }
+
+// Tx is one ticket transaction. Its methods write changes and their history;
+// the changes are handed to the Notifier when fn returns without error.
+type Tx struct {
+	store   *Store
+	tx      pgx.Tx
+	changes []Change
+	quiet   bool
+}
+
+// InTx runs fn in one database transaction and commits it together with the
+// notices its changes cause. Any error from fn, the notifier or the commit
+// rolls everything back.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("ticket: begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	t := &Tx{store: s, tx: tx}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if s.notifier != nil && len(t.changes) > 0 {
+		if err := s.notifier.Notify(ctx, tx, t.changes); err != nil {
+			return fmt.Errorf("ticket: notify: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("ticket: commit: %w", err)
+	}
+	return nil
+}
+
+// DB is the underlying transaction, for callers (intake, mailer) that write
+// their own rows in the same transaction.
+func (t *Tx) DB() pgx.Tx { return t.tx }
+
+// Store is the store this transaction belongs to.
+func (t *Tx) Store() *Store { return t.store }
+
+// Changes are the changes written so far.
+func (t *Tx) Changes() []Change { return t.changes }
+
+// Quiet marks every change of this transaction as one that must not mail the
+// customer automatically (see Change.Quiet).
+func (t *Tx) Quiet() { t.quiet = true }
+
+// record writes ev to the history and remembers it for the notifier.
+func (t *Tx) record(ctx context.Context, tk *Ticket, ev Event, msg *Message) (Event, error) {
+	ev.TicketID = tk.ID
+	var agentID, customerID *int64
+	switch ev.Actor.Kind {
+	case ActorAgent:
+		agentID = nullID(ev.Actor.ID)
+	case ActorCustomer:
+		customerID = nullID(ev.Actor.ID)
+	case ActorSystem:
+	default:
+		return ev, fmt.Errorf("ticket: event %s: %w: actor kind %q", ev.Action, ErrInvalid, ev.Actor.Kind)
+	}
+	var msgID *int64
+	if msg != nil {
+		msgID = nullID(msg.ID)
+		ev.MessageID = msg.ID
+	}
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO ticket_events (ticket_id, actor_kind, actor_agent_id, actor_customer_id,
+		                           actor_name, action, old_value, new_value, detail, message_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		RETURNING id, created_at`,
+		tk.ID, ev.Actor.Kind, agentID, customerID, ev.Actor.String(), ev.Action,
+		ev.Old, ev.New, ev.Detail, msgID).Scan(&ev.ID, &ev.At)
+	if err != nil {
+		return ev, fmt.Errorf("ticket: record %s on %s: %w", ev.Action, tk.Number, err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE tickets SET updated_at = $2 WHERE id = $1`, tk.ID, ev.At); err != nil {
+		return ev, fmt.Errorf("ticket: touch %s: %w", tk.Number, err)
+	}
+	tk.UpdatedAt = ev.At
+	t.changes = append(t.changes, Change{Ticket: tk, Event: ev, Message: msg, Quiet: t.quiet})
+	return ev, nil
+}
+
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" &&
+		(constraint == "" || pgErr.ConstraintName == constraint)
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func timePtr(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
