@@ -1,0 +1,157 @@
+package ticket
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteShow prints a ticket's fields and its whole history (messages, notes,
+// events and notices, in time order) for people to read.
+func WriteShow(w io.Writer, tk *Ticket, numbers Numbering, collaborators []Contact, history []Entry) error {
+	p := &printer{w: w}
+	p.f("Ticket %s  %s\n", tk.Number, numbers.Subject(tk.Number, tk.Subject))
+	field := func(name, value string) {
+		if value == "" {
+			value = "-"
+		}
+		p.f("  %-14s %s\n", name+":", value)
+	}
+	field("Status", string(tk.Status))
+	field("Priority", string(tk.Priority))
+	field("Department", tk.DepartmentName)
+	field("Assignee", contactLine(tk.AssigneeName, tk.AssigneeEmail))
+	field("Help topic", tk.HelpTopicName)
+	field("Customer", contactLine(tk.CustomerName, tk.CustomerEmail))
+	var cc []string
+	for _, c := range collaborators {
+		cc = append(cc, contactLine(c.Name, c.Email))
+	}
+	field("Collaborators", strings.Join(cc, ", "))
+	if tk.MailboxName != "" {
+		field("Mailbox", fmt.Sprintf("%s <%s>", tk.MailboxName, tk.MailboxAddress))
+	}
+	field("Created", stamp(tk.CreatedAt))
+	field("Updated", stamp(tk.UpdatedAt))
+	if tk.ResolvedAt != nil {
+		field("Resolved", stamp(*tk.ResolvedAt))
+	}
+	if tk.ClosedAt != nil {
+		field("Closed", stamp(*tk.ClosedAt))
+	}
+	p.f("\nHistory (%d entries)\n", len(history))
+	for _, e := range history {
+		switch {
+		case e.Event != nil:
+			p.f("%s  %s\n", stamp(e.At), describe(*e.Event))
+			if m := e.Message; m != nil {
+				p.message(m)
+			}
+		case e.Notice != nil:
+			n := e.Notice
+			state := n.State
+			if n.State == "pending" && n.Attempts > 0 {
+				state = fmt.Sprintf("pending, %d attempts", n.Attempts)
+			}
+			p.f("%s  notice %s to %s (%s): %q\n", stamp(e.At), n.Template, n.Recipient, state, n.Subject)
+			if n.LastError != "" {
+				p.f("      last error: %s\n", n.LastError)
+			}
+		}
+	}
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) message(m *Message) {
+	label := map[MessageKind]string{KindCustomer: "message", KindReply: "public reply", KindNote: "internal note"}[m.Kind]
+	if m.MessageID != "" {
+		label += " <" + m.MessageID + ">"
+	}
+	p.f("      %s:\n", label)
+	body := strings.TrimRight(m.Body, "\n ")
+	if body == "" {
+		body = "(no text)"
+	}
+	for _, line := range strings.Split(body, "\n") {
+		p.f("      | %s\n", strings.TrimRight(line, "\r"))
+	}
+	for _, a := range m.Attachments {
+		kind := "attachment"
+		if a.Inline {
+			kind = "inline"
+		}
+		p.f("      %s: %s (%s, %d bytes)\n", kind, a.Filename, a.ContentType, a.Size)
+	}
+}
+
+func describe(e Event) string {
+	by := " by " + e.Actor.Name
+	if e.Actor.Name == "" {
+		by = " by " + string(e.Actor.Kind)
+	}
+	arrow := func(what string) string {
+		old, nw := e.Old, e.New
+		if old == "" {
+			old = "none"
+		}
+		if nw == "" {
+			nw = "none"
+		}
+		return fmt.Sprintf("%s %s → %s", what, old, nw)
+	}
+	var s string
+	switch e.Action {
+	case ActionOpened:
+		s = "opened"
+	case ActionCustomerMessage:
+		s = "customer wrote"
+	case ActionReplied:
+		s = "replied"
+	case ActionNoted:
+		s = "internal note"
+	case ActionAssigned:
+		s = arrow("assigned")
+	case ActionTransferred:
+		s = arrow("transferred")
+	case ActionPriority:
+		s = arrow("priority")
+	case ActionStatus:
+		s = arrow("status")
+	case ActionCollaborator:
+		s = "collaborator added: " + e.New
+	default:
+		s = strings.ReplaceAll(string(e.Action), "_", " ")
+		if e.New != "" {
+			s += ": " + e.New
+		}
+	}
+	s += by
+	if e.Detail != "" && e.Action != ActionTransferred && e.Action != ActionOpened {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+func contactLine(name, email string) string {
+	switch {
+	case email == "":
+		return name
+	case name == "":
+		return email
+	}
+	return fmt.Sprintf("%s <%s>", name, email)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
