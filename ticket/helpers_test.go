@@ -6,26 +6,10 @@ import (
 
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/ticket/tickettest"
 )
 
-// The scenario's organisation.
-var testOrg = ticket.Org{
-	Departments: []ticket.DepartmentSpec{
-		{Name: "Help Desk", Email: "helpdesk@bank.example"},
-		{Name: "System Administrators", Email: "sysadmins@bank.example"},
-	},
-	Agents: []ticket.AgentSpec{
-		{Name: "Ken Jay", Email: "ken.jay@bank.example", Username: "ken", Active: true, Departments: []string{"Help Desk"}},
-		{Name: "Mary Major", Email: "mary@bank.example", Username: "mary", Active: true, Departments: []string{"System Administrators"}},
-	},
-	HelpTopics: []ticket.HelpTopicSpec{
-		{Name: "Business critical outage", Department: "Help Desk", Priority: ticket.PriorityEmergency},
-	},
-	Mailboxes: []ticket.MailboxSpec{
-		{Name: "support", Address: "support@bank.example", Kind: "smtp", Department: "Help Desk", Priority: ticket.PriorityNormal},
-		{Name: "outage", Address: "outage@bank.example", Kind: "smtp", HelpTopic: "Business critical outage", Department: "Help Desk"},
-	},
-}
+var testOrg = tickettest.ScenarioOrg()
 
 type fixture struct {
 	store *ticket.Store

@@ -16,7 +16,7 @@ type NewTicket struct {
 	DepartmentID  int64
 	HelpTopicID   int64 // 0 for none
 	Priority      Priority
-	MailboxID     int64 // 0 when opened outside a mailbox
+	MailboxID     int64   // 0 when opened outside a mailbox
 	Message       Message // the first message; its author defaults to the customer
 	Collaborators []Contact
 }

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/postdesk/postdesk/cmd/postdesk/config"
+	"github.com/postdesk/postdesk/migrations"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// app carries what every command needs: its output streams, the
+// environment and, once loaded, the configuration.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	configPath     string
+	cfg            *config.Config
+}
+
+// flags returns a flag set that prints its usage to stderr and knows --config.
+func (a *app) flags(name, argsUsage, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("postdesk "+name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.StringVar(&a.configPath, "config", "", "configuration `file` (default $POSTDESK_CONFIG or ./postdesk.yaml)")
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "Usage: postdesk %s [options] %s\n\n%s\n\nOptions:\n", name, argsUsage, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args and reports whether the command should go on.
+func (a *app) parse(fs *flag.FlagSet, args []string) bool {
+	return fs.Parse(args) == nil
+}
+
+func (a *app) fail(format string, args ...any) int {
+	fmt.Fprintf(a.stderr, "postdesk: "+format+"\n", args...)
+	return 1
+}
+
+// config loads the configuration file once.
+func (a *app) config() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	path := a.configPath
+	if path == "" {
+		path = a.getenv("POSTDESK_CONFIG")
+	}
+	if path == "" {
+		path = "postdesk.yaml"
+	}
+	cfg, err := config.Load(path, a.getenv)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg = cfg
+	return cfg, nil
+}
+
+// logger builds the process logger from the configuration.
+func (a *app) logger(cfg *config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	if cfg.Log.Format == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+// errNoDatabase says exactly what to do when no database is configured.
+var errNoDatabase = errors.New("no database: set POSTDESK_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postdesk?sslmode=disable)")
+
+// pool connects to the configured database and checks that it answers.
+func (a *app) pool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
+	if cfg.Database.URLMissing() {
+		if cfg.Database.URLEnv != "" && cfg.Database.URLEnv != "POSTDESK_DATABASE_URL" {
+			return nil, fmt.Errorf("no database: set %s", cfg.Database.URLEnv)
+		}
+		return nil, errNoDatabase
+	}
+	pc, err := pgxpool.ParseConfig(string(cfg.Database.URL))
+	if err != nil {
+		return nil, fmt.Errorf("database URL in %s: %w", cfg.Database.URLEnv, err)
+	}
+	if cfg.Database.MaxConns > 0 {
+		pc.MaxConns = int32(cfg.Database.MaxConns)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database %s:%d does not answer: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+	}
+	return pool, nil
+}
+
+// openStore connects, checks the schema is at head and returns the store.
+func (a *app) openStore(ctx context.Context) (*ticket.Store, *config.Config, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := a.pool(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	current, latest, err := migrations.Status(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	if current != latest {
+		pool.Close()
+		return nil, nil, fmt.Errorf("database schema is at version %d, this postdesk needs %d: run 'postdesk migrate'", current, latest)
+	}
+	numbers, err := numbering(cfg)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return ticket.NewStore(pool, numbers, nil), cfg, nil
+}
+
+func numbering(cfg *config.Config) (ticket.Numbering, error) {
+	return ticket.NewNumbering(cfg.Tickets.NumberLength, cfg.Tickets.NumberPrefix, cfg.Tickets.SubjectToken)
+}
+
+// printConfigError prints a configuration error, one problem per line.
+func (a *app) configError(err error) int {
+	var cerr *config.Errors
+	if errors.As(err, &cerr) {
+		fmt.Fprint(a.stderr, cerr.Error())
+		if len(cerr.Error()) > 0 && cerr.Error()[len(cerr.Error())-1] != '\n' {
+			fmt.Fprintln(a.stderr)
+		}
+		fmt.Fprintf(a.stderr, "postdesk: configuration has %d problem(s)\n", len(cerr.Problems))
+		return 1
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return a.fail("%v (give the file with --config or $POSTDESK_CONFIG)", err)
+	}
+	return a.fail("%v", err)
+}
+
+// configOrFail reports a configuration error in full, anything else briefly.
+func (a *app) configOrFail(err error) int {
+	var cerr *config.Errors
+	if errors.As(err, &cerr) || errors.Is(err, os.ErrNotExist) {
+		return a.configError(err)
+	}
+	return a.fail("%v", err)
+}

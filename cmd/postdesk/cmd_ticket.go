@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+func cmdTicket(ctx context.Context, a *app, args []string) int {
+	sub, rest := splitSub(args)
+	switch sub {
+	case "list":
+		return ticketList(ctx, a, rest)
+	case "show":
+		return ticketShow(ctx, a, rest)
+	}
+	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D]\n       postdesk ticket show NUMBER")
+	if sub == "" {
+		return 2
+	}
+	return a.fail("unknown ticket command %q", sub)
+}
+
+func ticketList(ctx context.Context, a *app, args []string) int {
+	fs := a.flags("ticket list", "", "List tickets, most recently updated first.")
+	status := fs.String("status", "", "only tickets with this `status` (open, resolved, closed)")
+	dept := fs.String("department", "", "only tickets of this `department`")
+	limit := fs.Int("limit", 100, "at most this many tickets")
+	if !a.parse(fs, args) {
+		return 2
+	}
+	var f ticket.ListFilter
+	if *status != "" {
+		s, err := ticket.ParseStatus(*status)
+		if err != nil {
+			return a.fail("%v", err)
+		}
+		f.Status = s
+	}
+	f.Department, f.Limit = *dept, *limit
+	store, _, err := a.openStore(ctx)
+	if err != nil {
+		return a.configOrFail(err)
+	}
+	defer store.Pool().Close()
+	if f.Department != "" {
+		if _, err := ticket.FindDepartment(ctx, store.Pool(), f.Department); err != nil {
+			return a.fail("no department named %q", f.Department)
+		}
+	}
+	tickets, err := store.List(ctx, f)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NUMBER\tSTATUS\tPRIORITY\tDEPARTMENT\tASSIGNEE\tCUSTOMER\tUPDATED\tSUBJECT")
+	for _, t := range tickets {
+		assignee := t.AssigneeName
+		if assignee == "" {
+			assignee = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Number, t.Status, t.Priority, t.DepartmentName,
+			assignee, t.CustomerEmail, t.UpdatedAt.UTC().Format("2006-01-02 15:04Z"), t.Subject)
+	}
+	if err := w.Flush(); err != nil {
+		return a.fail("%v", err)
+	}
+	return 0
+}
+
+func ticketShow(ctx context.Context, a *app, args []string) int {
+	fs := a.flags("ticket show", "NUMBER", "Show a ticket's fields and its whole history: messages, notes, events and notices.")
+	if !a.parse(fs, args) {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	store, _, err := a.openStore(ctx)
+	if err != nil {
+		return a.configOrFail(err)
+	}
+	defer store.Pool().Close()
+	tk, err := store.Get(ctx, fs.Arg(0))
+	if errors.Is(err, ticket.ErrNotFound) {
+		return a.fail("no ticket numbered %s", fs.Arg(0))
+	}
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	cc, err := ticket.Collaborators(ctx, store.Pool(), tk.ID)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	history, err := store.History(ctx, tk.ID)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	if err := ticket.WriteShow(a.stdout, tk, store.Numbering(), cc, history); err != nil {
+		return a.fail("%v", err)
+	}
+	return 0
+}

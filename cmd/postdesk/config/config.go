@@ -1,0 +1,191 @@
+// Package config loads and checks postdesk's YAML configuration file.
+//
+// Load decodes the file through yaml.Node so that every problem can be
+// reported with its line and column, applies defaults, validates values and
+// cross-references, and resolves secrets from the environment. Secrets never
+// live in the file: `*_env` keys name the environment variable that holds them.
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is a loaded, defaulted and validated configuration.
+// Names that reference other entries (departments, help topics) are
+// rewritten to the spelling of the entry they refer to.
+type Config struct {
+	File         string // absolute path of the loaded file
+	Organisation Organisation
+	Database     Database
+	Tickets      Tickets
+	Departments  []Department
+	Agents       []Agent
+	HelpTopics   []HelpTopic
+	Mailboxes    []Mailbox
+	Listen       Listen
+	Relay        Relay
+	Templates    Templates
+	Filters      []Filter
+	Ban          []string // lower-case addresses and "@domain" entries
+	AgentMail    AgentMail
+	Log          Log
+}
+
+// Organisation names the help desk in notices and in its own Message-IDs.
+type Organisation struct {
+	Name            string
+	WebURL          string // http(s) URL for ticket links; empty when unset
+	MessageIDDomain string // lower case
+}
+
+// Database holds the PostgreSQL settings. The URL comes from the
+// environment only; Load does not fail when it is missing (see URLMissing).
+type Database struct {
+	URLEnv         string // environment variable holding the URL
+	URL            Secret `json:"-"`
+	MigrateOnStart bool
+	MaxConns       int
+}
+
+// URLMissing reports whether the database URL environment variable was unset
+// or empty. `postdesk config check` can run without a database; the server
+// cannot.
+func (d Database) URLMissing() bool { return d.URL == "" }
+
+// Tickets configures ticket numbers and the reply-address signing key.
+type Tickets struct {
+	NumberLength   int
+	NumberPrefix   string
+	SubjectToken   string // contains "{number}" exactly once
+	ReplySecretEnv string
+	ReplySecret    Secret `json:"-"` // at least 16 bytes
+}
+
+// Department is a group of agents that tickets are routed to.
+type Department struct {
+	Name         string
+	Email        string // optional group address for alerts
+	Notices      Notices
+	TemplatesDir string // absolute; empty when unset
+}
+
+// Notices switches the department's automatic notices on or off.
+type Notices struct {
+	CustomerAck      bool
+	CustomerReply    bool
+	CustomerResolved bool
+	CustomerClosed   bool
+	AgentNewTicket   bool
+	AgentNewMessage  bool
+	AgentAssigned    bool
+	AgentTransfer    bool
+	AgentNote        bool
+	AgentResolved    bool
+}
+
+// Agent is a person who works on tickets.
+type Agent struct {
+	Name        string
+	Email       string
+	Username    string   // lower case; defaults to the local part of Email
+	Departments []string // canonical department names, at least one
+	Active      bool
+}
+
+// HelpTopic routes a mailbox or filter to a department with a priority.
+type HelpTopic struct {
+	Name       string
+	Department string // canonical department name
+	Priority   Priority
+}
+
+// Mailbox is an address that mail for the help desk arrives at.
+// Department and Priority are the effective values: when the file leaves
+// them out they come from HelpTopic (and Priority finally defaults to normal).
+type Mailbox struct {
+	Name        string
+	Address     string
+	DisplayName string
+	Kind        MailboxKind
+	Department  string // canonical department name
+	HelpTopic   string // canonical help topic name; empty when unset
+	Priority    Priority
+	IMAP        *IMAP // set exactly when Kind is KindIMAP
+}
+
+// IMAP holds how to poll an IMAP mailbox.
+type IMAP struct {
+	Host              string
+	Port              int
+	TLS               IMAPTLS
+	AllowInsecure     bool
+	Username          string
+	Auth              IMAPAuth
+	PasswordEnv       string
+	Password          Secret `json:"-"` // set for AuthLogin
+	OAuthTokenCommand string // for AuthXOAUTH2: exactly one of command and file
+	OAuthTokenFile    string // absolute
+	Folder            string
+	After             AfterFetch
+	MoveTo            string // set for AfterMove
+	PollInterval      time.Duration
+	IDLE              bool
+}
+
+// Listen configures the inbound SMTP/LMTP listeners and the HTTP endpoint.
+type Listen struct {
+	SMTP           string // host:port; empty when off
+	LMTP           string // host:port or "unix:/absolute/path"; empty when off
+	HTTP           string // host:port; empty when off
+	Hostname       string // greeting name
+	MaxMessageSize int64  // bytes
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	MaxRecipients  int
+	TLSCert        string // absolute; both or neither of TLSCert and TLSKey
+	TLSKey         string
+	ShutdownGrace  time.Duration
+}
+
+// Relay is the outbound SMTP relay that notices are sent through.
+type Relay struct {
+	Host              string
+	Port              int
+	TLS               RelayTLS
+	Auth              RelayAuth
+	Username          string
+	PasswordEnv       string
+	Password          Secret `json:"-"` // set for plain and login
+	OAuthTokenCommand string // set for xoauth2
+	HELO              string
+	Timeout           time.Duration
+	DKIM              *DKIM // nil when signing is off
+	AutoReplyLimit    int   // automatic mails per recipient address per hour
+}
+
+// DKIM configures signing of outgoing mail. PrivateKeyFile has been checked
+// to hold a PEM RSA or Ed25519 private key; the key itself is not kept here
+// so that printing a Config can never leak it.
+type DKIM struct {
+	Domain         string
+	Selector       string
+	PrivateKeyFile string // absolute
+}
+
+// Templates points at an optional directory of notice template overrides.
+type Templates struct {
+	Dir string // absolute; empty when unset
+}
+
+// AgentMail decides how far mail from agent addresses is trusted.
+type AgentMail struct {
+	AuthservID      string // trusted Authentication-Results authserv-id; empty trusts none
+	Unauthenticated Unauthenticated
+}
+
+// Log configures the slog handler.
+type Log struct {
+	Format LogFormat
+	Level  slog.Level // one of debug, info, warn, error
+}

@@ -1,0 +1,165 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// followOn names cases whose problem rightly brings others with it.
+var followOn = map[string]bool{
+	"no departments":        true, // the mailbox's department is then unknown
+	"imap section missing":  true, // host, username and password_env are all missing
+	"section of wrong type": true, // the smtp mailbox then has no listener
+}
+
+// TestProblems changes one section of a valid file at a time and expects
+// exactly one problem, at the right path, saying the right thing.
+func TestProblems(t *testing.T) {
+	imapBox := func(imap string) string {
+		return "mailboxes:\n  - name: billing\n    address: billing@desk.example\n    kind: imap\n    department: Help Desk\n    imap:\n" + imap
+	}
+	for _, tc := range []struct {
+		name    string
+		replace map[string]string
+		path    string
+		msg     string
+	}{
+		{"missing organisation name", map[string]string{"organisation": "organisation:\n  message_id_domain: desk.example\n"},
+			"organisation.name", "missing required value"},
+		{"bad message id domain", map[string]string{"organisation": "organisation:\n  name: x\n  message_id_domain: desk_example\n"},
+			"organisation.message_id_domain", `invalid domain "desk_example"`},
+		{"web url not http", map[string]string{"organisation": "organisation:\n  name: x\n  message_id_domain: d.example\n  web_url: ftp://d.example\n"},
+			"organisation.web_url", "must be an http:// or https:// URL"},
+		{"line break in name", map[string]string{"organisation": "organisation:\n  name: \"Desk\\nBcc: x@y\"\n  message_id_domain: d.example\n"},
+			"organisation.name", "must not contain line breaks"},
+		{"wrong type", map[string]string{"organisation": "organisation:\n  name: [a, b]\n  message_id_domain: d.example\n"},
+			"organisation.name", `expected a string, got a list`},
+		{"duplicate key", map[string]string{"organisation": "organisation:\n  name: a\n  name: b\n  message_id_domain: d.example\n"},
+			"organisation.name", `key "name" is given twice`},
+		{"unknown top-level key", map[string]string{"log": "mailbox: {}\n"},
+			"mailbox", `unknown key "mailbox" (did you mean "mailboxes"?)`},
+		{"number length range", map[string]string{"tickets": "tickets:\n  number_length: 3\n  reply_secret_env: POSTDESK_REPLY_SECRET\n"},
+			"tickets.number_length", "must be between 4 and 12, got 3"},
+		{"quoted integer", map[string]string{"tickets": "tickets:\n  number_length: \"6\"\n  reply_secret_env: POSTDESK_REPLY_SECRET\n"},
+			"tickets.number_length", `expected an integer, got "6"`},
+		{"subject token without number", map[string]string{"tickets": "tickets:\n  subject_token: \"[#]\"\n  reply_secret_env: POSTDESK_REPLY_SECRET\n"},
+			"tickets.subject_token", "must contain {number} exactly once"},
+		{"number prefix", map[string]string{"tickets": "tickets:\n  number_prefix: td\n  reply_secret_env: POSTDESK_REPLY_SECRET\n"},
+			"tickets.number_prefix", "at most 8 characters A-Z"},
+		{"reply secret missing key", map[string]string{"tickets": "tickets:\n  number_length: 6\n"},
+			"tickets.reply_secret_env", "missing required value"},
+		{"no departments", map[string]string{"departments": "departments: []\n", "agents": ""},
+			"departments", "at least one entry is required"},
+		{"duplicate department", map[string]string{"departments": "departments:\n  - name: Help Desk\n  - name: help desk\n"},
+			"departments[1].name", `duplicate department name "help desk"`},
+		{"department email is a mailbox", map[string]string{"departments": "departments:\n  - name: Help Desk\n    email: Support+x@desk.example\n"},
+			"departments[0].email", `is the address of mailbox "support"`},
+		{"templates dir missing", map[string]string{"departments": "departments:\n  - name: Help Desk\n    templates_dir: nope\n"},
+			"departments[0].templates_dir", "nope does not exist"},
+		{"notice not a bool", map[string]string{"departments": "departments:\n  - name: Help Desk\n    notices: {customer_ack: yes}\n"},
+			"departments[0].notices.customer_ack", `expected true or false, got "yes"`},
+		{"agent without departments", map[string]string{"agents": "agents:\n  - name: K\n    email: k@desk.example\n"},
+			"agents[0].departments", "at least one entry is required"},
+		{"agent email missing @", map[string]string{"agents": "agents:\n  - name: K\n    email: k.desk.example\n    departments: [Help Desk]\n"},
+			"agents[0].email", `invalid email address "k.desk.example": missing @`},
+		{"derived username taken", map[string]string{"agents": "agents:\n  - {name: A, email: ken@a.example, departments: [Help Desk]}\n  - {name: B, email: ken@b.example, departments: [Help Desk]}\n"},
+			"agents[1].email", `username "ken" (the email's local part) is already taken`},
+		{"duplicate username", map[string]string{"agents": "agents:\n  - {name: A, email: a@x.example, username: kj, departments: [Help Desk]}\n  - {name: B, email: b@x.example, username: KJ, departments: [Help Desk]}\n"},
+			"agents[1].username", `duplicate username "kj"`},
+		{"agent uses a mailbox address", map[string]string{"agents": "agents:\n  - {name: A, email: support@desk.example, username: a, departments: [Help Desk]}\n"},
+			"agents[0].email", "is the address of mailbox"},
+		{"help topic priority typo", map[string]string{"help_topics": "help_topics:\n  - {name: T, department: Help Desk, priority: emergancy}\n"},
+			"help_topics[0].priority", `(did you mean "emergency"?)`},
+		{"mailbox without department", map[string]string{"mailboxes": "mailboxes:\n  - name: support\n    address: support@desk.example\n"},
+			"mailboxes[0].department", "set department or help_topic"},
+		{"mailbox name", map[string]string{"mailboxes": "mailboxes:\n  - name: Support Desk\n    address: support@desk.example\n    department: Help Desk\n"},
+			"mailboxes[0].name", "may only hold a-z"},
+		{"duplicate mailbox address", map[string]string{"mailboxes": "mailboxes:\n  - {name: a, address: s@desk.example, department: Help Desk}\n  - {name: b, address: S@Desk.Example, department: Help Desk}\n"},
+			"mailboxes[1].address", "duplicate mailbox address"},
+		{"imap on an smtp mailbox", map[string]string{"mailboxes": "mailboxes:\n  - name: s\n    address: s@desk.example\n    department: Help Desk\n    imap: {host: h}\n"},
+			"mailboxes[0].imap", "only allowed with kind: imap"},
+		{"smtp mailbox without listener", map[string]string{"listen": "listen:\n  http: 127.0.0.1:8025\n"},
+			"mailboxes[0].kind", "needs listen.smtp or listen.lmtp"},
+		{"imap section missing", map[string]string{"mailboxes": "mailboxes:\n  - name: b\n    address: b@desk.example\n    kind: imap\n    department: Help Desk\n"},
+			"mailboxes[0].imap.host", "missing required value"},
+		{"imap plain on loopback is fine but move needs a folder", map[string]string{"mailboxes": imapBox("      host: 127.0.0.1\n      tls: none\n      username: b\n      password_env: PW\n      after: move\n")},
+			"mailboxes[0].imap.move_to", "missing required value"},
+		{"imap insecure allowed", map[string]string{"mailboxes": imapBox("      host: imap.desk.example\n      tls: none\n      allow_insecure: true\n      username: b\n      password_env: PW\n      poll_interval: 500ms\n")},
+			"mailboxes[0].imap.poll_interval", "must be at least 1s"},
+		{"xoauth2 needs one token source", map[string]string{"mailboxes": imapBox("      host: imap.desk.example\n      username: b\n      auth: xoauth2\n")},
+			"mailboxes[0].imap.oauth_token_command", "exactly one of oauth_token_command and oauth_token_file"},
+		{"imap unknown key", map[string]string{"mailboxes": imapBox("      host: imap.desk.example\n      username: b\n      password_env: PW\n      pasword_env: PW\n")},
+			"mailboxes[0].imap.pasword_env", `did you mean "password_env"?`},
+		{"bad listen address", map[string]string{"listen": "listen:\n  smtp: 2525\n"},
+			"listen.smtp", "want host:port"},
+		{"bad size", map[string]string{"listen": "listen:\n  smtp: :2525\n  max_message_size: 25 megs\n"},
+			"listen.max_message_size", `invalid size "25 megs"`},
+		{"cert without key", map[string]string{"listen": "listen:\n  smtp: :2525\n  tls_cert: /etc/hostname\n"},
+			"listen.tls_cert", "tls_cert and tls_key must be given together"},
+		{"relay missing", map[string]string{"relay": ""},
+			"relay.host", "missing required value"},
+		{"relay credentials in clear", map[string]string{"relay": "relay:\n  host: smtp.desk.example\n  tls: none\n  auth: login\n  username: u\n  password_env: PW\n"},
+			"relay.tls", "would send relay credentials in clear text"},
+		{"relay username without auth", map[string]string{"relay": "relay:\n  host: 127.0.0.1\n  username: u\n"},
+			"relay.username", "has no effect with auth: none"},
+		{"relay missing password", map[string]string{"relay": "relay:\n  host: smtp.desk.example\n  auth: plain\n  username: u\n  password_env: RELAY_PW\n"},
+			"relay.password_env", "missing secret: environment variable RELAY_PW is not set"},
+		{"dkim key missing", map[string]string{"relay": "relay:\n  host: 127.0.0.1\n  dkim: {domain: desk.example, selector: s, private_key_file: keys/dkim.pem}\n"},
+			"relay.dkim.private_key_file", "keys/dkim.pem does not exist"},
+		{"dkim key not a key", map[string]string{"relay": "relay:\n  host: 127.0.0.1\n  dkim: {domain: desk.example, selector: s, private_key_file: postdesk.yaml}\n"},
+			"relay.dkim.private_key_file", "is not a PEM file"},
+		{"filter without action", map[string]string{"filters": "filters:\n  - name: f\n    match: {from: x}\n"},
+			"filters[0]", "a filter needs an action"},
+		{"filter without condition", map[string]string{"filters": "filters:\n  - name: f\n    match: {regexp: true}\n    reject: no\n"},
+			"filters[0].match", "needs at least one of from, to, subject and body"},
+		{"filter unknown help topic", map[string]string{"filters": "filters:\n  - name: f\n    match: {from: x}\n    set: {help_topic: VIP}\n"},
+			"filters[0].set.help_topic", `unknown help topic "VIP" (none are defined)`},
+		{"filter reject and quarantine", map[string]string{"filters": "filters:\n  - name: f\n    match: {from: x}\n    reject: a\n    quarantine: b\n"},
+			"filters[0].quarantine", "exclude each other"},
+		{"filter collaborator", map[string]string{"filters": "filters:\n  - name: f\n    match: {from: x}\n    set: {add_collaborator: \"Boss <b@x.example>\"}\n"},
+			"filters[0].set.add_collaborator", "bare address only"},
+		{"ban bad domain", map[string]string{"ban": "ban: [\"@spam..example\"]\n"},
+			"ban[0]", `invalid domain "spam..example"`},
+		{"ban duplicate", map[string]string{"ban": "ban: [a@x.example, A@X.example]\n"},
+			"ban[1]", "is listed twice"},
+		{"log level", map[string]string{"log": "log: {level: verbose}\n"},
+			"log.level", "must be one of debug, info, warn, error"},
+		{"agent_mail enum", map[string]string{"agent_mail": "agent_mail: {unauthenticated: drop}\n"},
+			"agent_mail.unauthenticated", "must be one of customer, quarantine"},
+		{"section of wrong type", map[string]string{"listen": "listen: 127.0.0.1:2525\n"},
+			"listen", `expected a mapping, got "127.0.0.1:2525"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := baseEnv()
+			e["PW"] = "pw"
+			cfg, err := loadText(t, compose(tc.replace), e)
+			ps := problems(t, cfg, err)
+			for _, p := range ps {
+				if p.Path == tc.path && strings.Contains(p.Message, tc.msg) {
+					if len(ps) != 1 && !followOn[tc.name] {
+						t.Errorf("want only this problem, got:\n%v", err)
+					}
+					if p.Line == 0 || p.Column == 0 {
+						t.Errorf("problem has no position: %s", p)
+					}
+					return
+				}
+			}
+			t.Errorf("want %s: ...%s..., got:\n%v", tc.path, tc.msg, err)
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("want an error wrapping fs.ErrNotExist, got %v", err)
+	}
+	var errs *Errors
+	if errors.As(err, &errs) {
+		t.Error("an unreadable file is an I/O error, not a list of problems")
+	}
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+)
+
+var (
+	relayKeys = []string{"host", "port", "tls", "auth", "username", "password_env",
+		"oauth_token_command", "helo", "timeout", "dkim", "auto_reply_limit"}
+	dkimKeys = []string{"domain", "selector", "private_key_file"}
+)
+
+func (d *decoder) relay(o *object) Relay {
+	r := Relay{
+		Host:           o.required("host"),
+		Port:           o.integer("port", 587, 1, 65535),
+		TLS:            enum(o, "tls", RelayMandatory, RelayMandatory, RelayOpportunistic, RelayNoTLS),
+		Auth:           enum(o, "auth", RelayAuthNone, RelayAuthNone, RelayAuthPlain, RelayAuthLogin, RelayAuthXOAUTH2),
+		HELO:           o.str("helo"),
+		Timeout:        o.duration("timeout", 30*time.Second, time.Second),
+		AutoReplyLimit: o.integer("auto_reply_limit", 10, 1, 10000),
+	}
+	o.host("host", r.Host)
+	if r.HELO != "" {
+		if err := checkDomain(r.HELO); err != nil {
+			o.errf("helo", "%v", err)
+		}
+	}
+	switch r.Auth {
+	case RelayAuthNone:
+		for _, k := range []string{"username", "password_env", "oauth_token_command"} {
+			if o.str(k) != "" {
+				o.errf(k, "has no effect with auth: none; set auth or remove it")
+			}
+		}
+	case RelayAuthPlain, RelayAuthLogin:
+		r.Username = o.required("username")
+		r.PasswordEnv, r.Password = o.secret("password_env", true)
+		if o.str("oauth_token_command") != "" {
+			o.errf("oauth_token_command", "is only used with auth: xoauth2")
+		}
+	case RelayAuthXOAUTH2:
+		r.Username = o.required("username")
+		r.OAuthTokenCommand = o.required("oauth_token_command")
+		if o.str("password_env") != "" {
+			o.errf("password_env", "is not used with auth: xoauth2")
+		}
+	}
+	if r.TLS == RelayNoTLS && r.Auth != RelayAuthNone && r.Host != "" && !isLoopback(r.Host) {
+		o.errf("tls", "tls: none would send relay credentials in clear text to %s; use mandatory or opportunistic", r.Host)
+	}
+	if o.has("dkim") {
+		r.DKIM = d.dkim(o.child("dkim", dkimKeys))
+	}
+	return r
+}
+
+var dkimSelector = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+
+func (d *decoder) dkim(o *object) *DKIM {
+	k := &DKIM{
+		Domain:         o.required("domain"),
+		Selector:       o.required("selector"),
+		PrivateKeyFile: o.file("private_key_file", false),
+	}
+	if k.Domain != "" {
+		if err := checkDomain(k.Domain); err != nil {
+			o.errf("domain", "%v", err)
+		}
+	}
+	if k.Selector != "" && !dkimSelector.MatchString(k.Selector) {
+		o.errf("selector", "invalid DKIM selector %q", k.Selector)
+	}
+	if !o.has("private_key_file") {
+		o.errf("private_key_file", "missing required value")
+	} else if k.PrivateKeyFile != "" {
+		if err := checkPrivateKey(k.PrivateKeyFile); err != nil {
+			o.errf("private_key_file", "%v", err)
+		}
+	}
+	return k
+}
+
+// checkPrivateKey accepts a PEM file holding an RSA (PKCS#1 or PKCS#8) or
+// Ed25519 (PKCS#8) private key. Its errors never quote key material.
+func checkPrivateKey(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // reported by the existence check
+		}
+		return fmt.Errorf("cannot read DKIM key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return fmt.Errorf("%s is not a PEM file", path)
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return checkRSASize(k)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("%s holds no RSA or Ed25519 private key (PEM block %q)", path, block.Type)
+	}
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return checkRSASize(k)
+	case ed25519.PrivateKey:
+		return nil
+	default:
+		return fmt.Errorf("%s holds a %T key; DKIM needs RSA or Ed25519", path, k)
+	}
+}
+
+// checkRSASize refuses keys that receivers reject (RFC 8301: at least 1024
+// bits).
+func checkRSASize(k *rsa.PrivateKey) error {
+	if bits := k.N.BitLen(); bits < 1024 {
+		return fmt.Errorf("RSA key has %d bits; DKIM needs at least 1024 (2048 recommended)", bits)
+	}
+	return nil
+}

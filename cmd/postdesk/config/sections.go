@@ -1,0 +1,169 @@
+package config
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	organisationKeys = []string{"name", "web_url", "message_id_domain"}
+	databaseKeys     = []string{"url_env", "migrate_on_start", "max_conns"}
+	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env"}
+	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
+		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace"}
+	agentMailKeys = []string{"authserv_id", "unauthenticated"}
+	logKeys       = []string{"format", "level"}
+)
+
+// Defaults that the rest of postdesk may want to show or reuse.
+const (
+	DefaultDatabaseURLEnv = "POSTDESK_DATABASE_URL"
+	DefaultSubjectToken   = "[#{number}]"
+	DefaultMaxMessageSize = 25 << 20
+	minReplySecret        = 16
+)
+
+func (d *decoder) organisation(o *object) Organisation {
+	org := Organisation{
+		Name:            o.required("name"),
+		WebURL:          o.str("web_url"),
+		MessageIDDomain: strings.ToLower(o.required("message_id_domain")),
+	}
+	o.headerSafe("name", org.Name)
+	if org.WebURL != "" {
+		u, err := url.Parse(org.WebURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			o.errf("web_url", "must be an http:// or https:// URL, got %q", org.WebURL)
+		}
+	}
+	if org.MessageIDDomain != "" {
+		if err := checkDomain(org.MessageIDDomain); err != nil {
+			o.errf("message_id_domain", "%v", err)
+		}
+	}
+	return org
+}
+
+func (d *decoder) database(o *object) Database {
+	db := Database{
+		URLEnv:         o.envName("url_env", false),
+		MigrateOnStart: o.boolean("migrate_on_start", true),
+		MaxConns:       o.integer("max_conns", 10, 1, 1000),
+	}
+	if db.URLEnv == "" && o.str("url_env") == "" {
+		db.URLEnv = DefaultDatabaseURLEnv
+	}
+	if db.URLEnv != "" {
+		db.URL = Secret(d.env(db.URLEnv)) // may be empty: the caller decides
+	}
+	return db
+}
+
+var numberPrefix = regexp.MustCompile(`^[A-Z0-9-]{0,8}$`)
+
+func (d *decoder) tickets(o *object) Tickets {
+	t := Tickets{
+		NumberLength: o.integer("number_length", 6, 4, 12),
+		NumberPrefix: o.str("number_prefix"),
+		SubjectToken: o.str("subject_token"),
+	}
+	if !numberPrefix.MatchString(t.NumberPrefix) {
+		o.errf("number_prefix", "must be at most 8 characters A-Z, 0-9 or -, got %q", t.NumberPrefix)
+	}
+	if !o.has("subject_token") {
+		t.SubjectToken = DefaultSubjectToken
+	} else if strings.Count(t.SubjectToken, "{number}") != 1 {
+		o.errf("subject_token", "must contain {number} exactly once, got %q", t.SubjectToken)
+	} else {
+		o.headerSafe("subject_token", t.SubjectToken)
+	}
+	t.ReplySecretEnv, t.ReplySecret = o.secret("reply_secret_env", true)
+	if t.ReplySecret != "" && len(t.ReplySecret) < minReplySecret {
+		o.errf("reply_secret_env", "environment variable %s is too short: %d bytes, need at least %d",
+			t.ReplySecretEnv, len(t.ReplySecret), minReplySecret)
+	}
+	return t
+}
+
+func (d *decoder) listen(o *object, domain string) Listen {
+	l := Listen{
+		SMTP:           o.hostPort("smtp"),
+		LMTP:           d.lmtp(o),
+		HTTP:           o.hostPort("http"),
+		Hostname:       strings.ToLower(o.str("hostname")),
+		MaxMessageSize: o.size("max_message_size", DefaultMaxMessageSize),
+		ReadTimeout:    o.duration("read_timeout", 60*time.Second, time.Second),
+		WriteTimeout:   o.duration("write_timeout", 60*time.Second, time.Second),
+		MaxRecipients:  o.integer("max_recipients", 100, 1, 10000),
+		TLSCert:        o.file("tls_cert", false),
+		TLSKey:         o.file("tls_key", false),
+		ShutdownGrace:  o.duration("shutdown_grace", 30*time.Second, 0),
+	}
+	if l.Hostname == "" {
+		l.Hostname = domain
+	} else if err := checkDomain(l.Hostname); err != nil {
+		o.errf("hostname", "%v", err)
+	}
+	switch {
+	case (l.TLSCert == "") != (l.TLSKey == ""):
+		key := "tls_key" // point at the one that is given
+		if l.TLSCert != "" {
+			key = "tls_cert"
+		}
+		o.errf(key, "tls_cert and tls_key must be given together")
+	case l.TLSCert != "":
+		if _, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey); err != nil {
+			o.errf("tls_cert", "cannot load certificate and key: %v", err)
+		}
+	}
+	return l
+}
+
+// lmtp accepts host:port or unix:/path; a relative socket path is made
+// absolute against the config directory.
+func (d *decoder) lmtp(o *object) string {
+	s := o.str("lmtp")
+	if p, ok := strings.CutPrefix(s, "unix:"); ok {
+		if p == "" {
+			o.errf("lmtp", "unix: needs a socket path, such as unix:/run/postdesk/lmtp.sock")
+			return ""
+		}
+		return "unix:" + d.abs(p)
+	}
+	return o.hostPort("lmtp")
+}
+
+// LMTPNetwork splits Listen.LMTP into the arguments of net.Listen:
+// ("unix", path) or ("tcp", host:port). It returns "", "" when LMTP is off.
+func (l Listen) LMTPNetwork() (network, address string) {
+	if l.LMTP == "" {
+		return "", ""
+	}
+	if p, ok := strings.CutPrefix(l.LMTP, "unix:"); ok {
+		return "unix", p
+	}
+	return "tcp", l.LMTP
+}
+
+func (d *decoder) agentMail(o *object) AgentMail {
+	return AgentMail{
+		AuthservID:      o.str("authserv_id"),
+		Unauthenticated: enum(o, "unauthenticated", UnauthCustomer, UnauthCustomer, UnauthQuarantine),
+	}
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+}
+
+func (d *decoder) log(o *object) Log {
+	level := enum(o, "level", "info", "debug", "info", "warn", "error")
+	return Log{
+		Format: enum(o, "format", LogText, LogText, LogJSON),
+		Level:  logLevels[level],
+	}
+}
