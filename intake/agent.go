@@ -1,0 +1,308 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-msgauth/authres"
+
+	"github.com/postdesk/postdesk/intake/parse"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// commands are the lines at the very top of an agent's mail.
+type commands struct {
+	note     bool
+	transfer string
+	assign   string
+	status   ticket.Status
+	priority ticket.Priority
+	cc       []string
+	customer string
+	any      bool
+}
+
+// parseCommands reads command lines from the top of text and returns them
+// with the text that follows. Blank lines before the first command are
+// skipped; the first line that is not a command ends the list.
+func parseCommands(text string) (commands, string, error) {
+	var c commands
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	i := 0
+	for ; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
+		if line == "" && !c.any {
+			continue
+		}
+		if !strings.HasPrefix(line, "#") || len(line) < 2 || line[1] == ' ' || line[1] == '#' {
+			break
+		}
+		name, arg, _ := strings.Cut(line[1:], " ")
+		name, arg = strings.ToLower(strings.TrimRight(name, ":")), strings.TrimSpace(arg)
+		if err := c.add(name, arg); err != nil {
+			return c, "", err
+		}
+		c.any = true
+	}
+	return c, strings.TrimSpace(strings.Join(lines[i:], "\n")), nil
+}
+
+func (c *commands) add(name, arg string) error {
+	needArg := func(what string) error {
+		if arg == "" {
+			return fmt.Errorf("#%s needs %s", name, what)
+		}
+		return nil
+	}
+	setStatus := func(s ticket.Status) error {
+		if c.status != "" && c.status != s {
+			return fmt.Errorf("conflicting status commands: %s and %s", c.status, s)
+		}
+		c.status = s
+		return nil
+	}
+	switch name {
+	case "note":
+		c.note = true
+	case "transfer":
+		if err := needArg("a department name, e.g. #transfer System Administrators"); err != nil {
+			return err
+		}
+		c.transfer = arg
+	case "assign":
+		if err := needArg("an agent's username, name or email, e.g. #assign mary"); err != nil {
+			return err
+		}
+		c.assign = arg
+	case "status":
+		if err := needArg("open, resolved or closed"); err != nil {
+			return err
+		}
+		s, err := ticket.ParseStatus(arg)
+		if err != nil {
+			return fmt.Errorf("#status %s: unknown status (use open, resolved or closed)", arg)
+		}
+		return setStatus(s)
+	case "resolve", "resolved":
+		return setStatus(ticket.StatusResolved)
+	case "close", "closed":
+		return setStatus(ticket.StatusClosed)
+	case "reopen", "open":
+		return setStatus(ticket.StatusOpen)
+	case "priority":
+		if err := needArg("low, normal, high or emergency"); err != nil {
+			return err
+		}
+		p, err := ticket.ParsePriority(arg)
+		if err != nil {
+			return fmt.Errorf("#priority %s: unknown priority (use low, normal, high or emergency)", arg)
+		}
+		c.priority = p
+	case "cc":
+		if err := needArg("an email address"); err != nil {
+			return err
+		}
+		for _, a := range strings.FieldsFunc(arg, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
+			addr, err := ticket.NormalizeEmail(a)
+			if err != nil {
+				return fmt.Errorf("#cc %s: not an email address", a)
+			}
+			c.cc = append(c.cc, addr)
+		}
+	case "customer":
+		if err := needArg("the customer's email address"); err != nil {
+			return err
+		}
+		c.customer = arg
+	default:
+		return fmt.Errorf("unknown command #%s (known: #note, #transfer, #assign, #status, #resolve, #close, "+
+			"#reopen, #priority, #cc, #customer)", name)
+	}
+	return nil
+}
+
+// authenticated says how the mail proves it came from agent, or "" when it
+// does not: it was sent to the agent's signed reply address for the ticket,
+// or our MTA's Authentication-Results show DKIM, DMARC or SPF passing for
+// the agent's domain.
+func (d *delivery) authenticated(agent ticket.Agent, th threading) string {
+	if th.signedAgent != nil && th.signedAgent.ID == agent.ID {
+		return "signed reply address"
+	}
+	if how := d.authResults(agent.Email); how != "" {
+		return how
+	}
+	return ""
+}
+
+func (d *delivery) authResults(email string) string {
+	id := d.p.opts.AgentMail.AuthservID
+	if id == "" {
+		return ""
+	}
+	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	fromDomain := domainOf(d.msg.From.Address)
+	if domain == "" || fromDomain != domain {
+		return ""
+	}
+	// Only the topmost header counts: our MTA adds it last and removes any
+	// older one claiming its authserv-id.
+	values := d.msg.Header.Values("Authentication-Results")
+	if len(values) == 0 {
+		return ""
+	}
+	ident, results, err := authres.Parse(values[0])
+	if err != nil || !strings.EqualFold(ident, id) {
+		return ""
+	}
+	for _, r := range results {
+		switch r := r.(type) {
+		case *authres.DKIMResult:
+			if r.Value == authres.ResultPass && aligned(r.Domain, domain) {
+				return "DKIM pass (" + r.Domain + ")"
+			}
+		case *authres.DMARCResult:
+			if r.Value == authres.ResultPass && aligned(r.From, domain) {
+				return "DMARC pass (" + r.From + ")"
+			}
+		case *authres.SPFResult:
+			if r.Value == authres.ResultPass && aligned(domainOf(r.From), domain) {
+				return "SPF pass (" + r.From + ")"
+			}
+		}
+	}
+	return ""
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(addr[i+1:])
+	}
+	return strings.ToLower(addr)
+}
+
+// aligned is relaxed alignment: the same domain or one a subdomain of the other.
+func aligned(a, b string) bool {
+	a, b = strings.ToLower(strings.TrimSpace(a)), strings.ToLower(strings.TrimSpace(b))
+	return a != "" && b != "" && (a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a))
+}
+
+// agentMail applies an authenticated agent's mail: its commands and its
+// text together, or, when any command is wrong, nothing at all.
+func (d *delivery) agentMail(ctx context.Context, tk *ticket.Ticket, agent ticket.Agent, how string) (Result, error) {
+	actor := ticket.AgentActor(agent)
+	cmds, text, perr := parseCommands(d.replyText())
+	if perr != nil {
+		return d.refuse(ctx, tk, actor, perr.Error())
+	}
+	plan, refusal, err := d.planCommands(ctx, tk, cmds)
+	if err != nil {
+		return d.res, err
+	}
+	if refusal != "" {
+		return d.refuse(ctx, tk, actor, refusal)
+	}
+	if !cmds.any && text == "" {
+		d.res.Outcome, d.res.Reason = OutcomeIgnored, "empty reply from "+agent.Email
+		return d.res, d.finish(ctx, tk.ID)
+	}
+
+	for _, addr := range cmds.cc {
+		if _, err := d.tx.AddCollaborator(ctx, tk, actor, ticket.Contact{Email: addr}); err != nil {
+			return d.res, err
+		}
+	}
+	if cmds.priority != "" {
+		if err := d.tx.SetPriority(ctx, tk, actor, cmds.priority); err != nil {
+			return d.res, err
+		}
+	}
+	if plan.assignee != nil {
+		if err := d.tx.Assign(ctx, tk, actor, plan.assignee.ID); err != nil {
+			return d.res, err
+		}
+	}
+	if plan.department != nil {
+		// With #transfer the text travels as the transfer note, for agents only.
+		var note *ticket.Message
+		if text != "" {
+			m := d.message(ticket.KindNote, actor, text)
+			note = &m
+		}
+		if err := d.tx.Transfer(ctx, tk, actor, plan.department.ID, note); err != nil {
+			return d.res, err
+		}
+	} else if text != "" {
+		kind := ticket.KindReply
+		if cmds.note {
+			kind = ticket.KindNote
+		}
+		if _, err := d.tx.AddMessage(ctx, tk, d.message(kind, actor, text)); err != nil {
+			return d.res, err
+		}
+	}
+	if cmds.status != "" {
+		if err := d.tx.SetStatus(ctx, tk, actor, cmds.status); err != nil {
+			return d.res, err
+		}
+	}
+	d.res.Outcome, d.res.Reason = OutcomeFollowUp, "agent "+agent.Email+" authenticated by "+how
+	return d.res, d.finish(ctx, tk.ID)
+}
+
+// plan is the commands' targets, looked up before anything changes.
+type plan struct {
+	department *ticket.Department
+	assignee   *ticket.Agent
+}
+
+// planCommands looks up what the commands name. A refusal says, for the
+// agent, what was wrong; an error is a failure of the lookup itself.
+func (d *delivery) planCommands(ctx context.Context, tk *ticket.Ticket, c commands) (*plan, string, error) {
+	p := &plan{}
+	db := d.tx.DB()
+	if c.customer != "" {
+		return nil, fmt.Sprintf("#customer opens a new ticket: send it to a mailbox address, not as a reply to ticket %s", tk.Number), nil
+	}
+	if c.transfer != "" {
+		dep, err := ticket.FindDepartment(ctx, db, c.transfer)
+		if err != nil && !isRefusal(err) {
+			return nil, "", err
+		}
+		if err != nil || !dep.Active {
+			return nil, fmt.Sprintf("#transfer %s: there is no department of that name", c.transfer), nil
+		}
+		p.department = &dep
+	}
+	if c.assign != "" {
+		a, err := ticket.FindAgent(ctx, db, c.assign)
+		if err != nil && !isRefusal(err) {
+			return nil, "", err
+		}
+		if err != nil || !a.Active {
+			return nil, fmt.Sprintf("#assign %s: there is no agent of that name, username or address", c.assign), nil
+		}
+		p.assignee = &a
+	}
+	return p, "", nil
+}
+
+// refuse records why an agent's mail changed nothing; the mailer answers the
+// agent with the reason.
+func (d *delivery) refuse(ctx context.Context, tk *ticket.Ticket, actor ticket.Actor, why string) (Result, error) {
+	if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: actor, Action: ticket.ActionCommandRefused,
+		New: actor.Email, Detail: why}); err != nil {
+		return d.res, err
+	}
+	d.res.Outcome, d.res.Reason = OutcomeRejected, why
+	return d.res, d.finish(ctx, tk.ID)
+}
+
+func addrs(list []parse.Address) []string {
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		out = append(out, a.Address)
+	}
+	return out
+}

@@ -1,0 +1,295 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/postdesk/postdesk/intake/parse"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// Options configures a Processor.
+type Options struct {
+	// MessageIDDomain is the domain of postdesk's own Message-IDs; mail
+	// carrying our loop header for it is ignored.
+	MessageIDDomain string
+	// ReplySecret is the master key of signed reply addresses.
+	ReplySecret []byte
+	// OwnAddresses are further addresses of ours (department notice
+	// addresses) that never become customers or collaborators.
+	OwnAddresses []string
+	Filters      []Filter
+	// Ban lists lower-case addresses and "@domain" entries whose mail is
+	// quarantined.
+	Ban       []string
+	AgentMail AgentMailPolicy
+	Logger    *slog.Logger
+}
+
+// AgentMailPolicy decides how far mail from agent addresses is trusted.
+type AgentMailPolicy struct {
+	// AuthservID is the authserv-id of Authentication-Results headers added
+	// by our own MTA; empty trusts none.
+	AuthservID string
+	// Quarantine keeps unauthenticated mail from agent addresses in
+	// quarantine instead of posting it as a customer-side message.
+	Quarantine bool
+}
+
+// Filter is a rule for mail that opens a new ticket.
+type Filter struct {
+	Name            string
+	Match           func(from string, to []string, subject, body string) bool
+	HelpTopic       string
+	Department      string
+	Priority        ticket.Priority
+	AddCollaborator string
+	Reject          string // reason; the mail is kept as rejected, no ticket
+	Quarantine      string // reason; the mail is kept in quarantine
+}
+
+// Processor turns raw mails into tickets. It is safe for concurrent use.
+type Processor struct {
+	store *ticket.Store
+	opts  Options
+	log   *slog.Logger
+
+	mu        sync.RWMutex
+	mailboxes []ticket.Mailbox
+	own       map[string]bool
+}
+
+// NewProcessor loads the mailboxes from the database and returns a processor.
+func NewProcessor(ctx context.Context, store *ticket.Store, opts Options) (*Processor, error) {
+	p := &Processor{store: store, opts: opts, log: opts.Logger}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if err := p.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Reload reads the mailboxes again, after the organisation was synced.
+func (p *Processor) Reload(ctx context.Context) error {
+	boxes, err := ticket.Mailboxes(ctx, p.store.Pool())
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	own := map[string]bool{}
+	for _, m := range boxes {
+		own[strings.ToLower(m.Address)] = true
+	}
+	for _, a := range p.opts.OwnAddresses {
+		if a != "" {
+			own[strings.ToLower(a)] = true
+		}
+	}
+	p.mu.Lock()
+	p.mailboxes, p.own = boxes, own
+	p.mu.Unlock()
+	return nil
+}
+
+// Mailbox returns the mailbox an address delivers to: its own address or a
+// +tag variant of it (signed reply addresses included).
+func (p *Processor) Mailbox(addr string) (ticket.Mailbox, bool) {
+	base := baseAddress(addr)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, m := range p.mailboxes {
+		if strings.EqualFold(m.Address, base) {
+			return m, true
+		}
+	}
+	return ticket.Mailbox{}, false
+}
+
+func (p *Processor) mailboxByID(id int64) (ticket.Mailbox, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, m := range p.mailboxes {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return ticket.Mailbox{}, false
+}
+
+// isOwn reports whether addr (or the mailbox it is a +tag of) is ours.
+func (p *Processor) isOwn(addr string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.own[strings.ToLower(baseAddress(addr))] || p.own[strings.ToLower(strings.TrimSpace(addr))]
+}
+
+// baseAddress removes a +tag from an address's local part.
+func baseAddress(addr string) string {
+	addr = strings.Trim(strings.TrimSpace(addr), "<>")
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		return addr
+	}
+	if i := strings.IndexByte(local, '+'); i >= 0 {
+		local = local[:i]
+	}
+	return local + "@" + domain
+}
+
+// errDuplicate rolls back a delivery whose mail was committed before.
+var errDuplicate = errors.New("duplicate")
+
+// Deliver commits one mail and what became of it. It returns only after the
+// raw mail, its outcome and any ticket change are committed; an error means
+// nothing was, and the sender should try again later. Mail that cannot
+// become a ticket message is committed too, with its reason.
+func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, error) {
+	msg, perr := parse.Parse(raw)
+	var res Result
+	err := p.store.InTx(ctx, func(tx *ticket.Tx) error {
+		d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg}
+		var err error
+		res, err = d.run(ctx, perr)
+		return err
+	})
+	switch {
+	case errors.Is(err, errDuplicate):
+		return res, nil
+	case err == nil:
+	case isRefusal(err) && ctx.Err() == nil:
+		// The mail is fine but the change it asks for cannot be made (say a
+		// department was deactivated): keep it, with the reason, for replay.
+		p.log.Warn("mail quarantined", "message_id", messageIDOf(msg, raw), "error", err)
+		res, err = p.quarantine(ctx, env, raw, msg, "could not be applied: "+err.Error())
+		if err != nil {
+			return Result{}, temporary("%v", err)
+		}
+	default:
+		return Result{}, temporary("%v", err)
+	}
+	p.log.Info("mail accepted", "transport", env.Transport, "message_id", messageIDOf(msg, raw),
+		"outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason)
+	return res, nil
+}
+
+func isRefusal(err error) bool {
+	return errors.Is(err, ticket.ErrInvalid) || errors.Is(err, ticket.ErrNotFound) || errors.Is(err, ticket.ErrNotAllowed)
+}
+
+// quarantine commits the mail alone, with its reason.
+func (p *Processor) quarantine(ctx context.Context, env Envelope, raw []byte, msg *parse.Message, reason string) (Result, error) {
+	var res Result
+	err := p.store.InTx(ctx, func(tx *ticket.Tx) error {
+		d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg}
+		if err := d.insertInbound(ctx); err != nil {
+			res = d.res
+			return err
+		}
+		d.res.Outcome, d.res.Reason = OutcomeQuarantined, reason
+		res = d.res
+		return d.finish(ctx, 0)
+	})
+	return res, err
+}
+
+func messageIDOf(msg *parse.Message, raw []byte) string {
+	if msg != nil && msg.MessageID != "" {
+		return msg.MessageID
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256-" + hex.EncodeToString(sum[:]) + "@postdesk.invalid"
+}
+
+// delivery is one mail on its way through a transaction.
+type delivery struct {
+	p   *Processor
+	tx  *ticket.Tx
+	env Envelope
+	raw []byte
+	msg *parse.Message
+	res Result
+}
+
+// insertInbound stores the raw mail, or reports errDuplicate with the first
+// delivery's outcome when it was stored before.
+func (d *delivery) insertInbound(ctx context.Context) error {
+	id := messageIDOf(d.msg, d.raw)
+	key := id
+	if d.msg == nil || d.msg.SyntheticID {
+		key = "sha256:" + strings.TrimSuffix(strings.TrimPrefix(id, "sha256-"), "@postdesk.invalid")
+	}
+	var mailboxID *int64
+	if d.env.MailboxID != 0 {
+		mailboxID = &d.env.MailboxID
+	} else {
+		for _, r := range d.env.Rcpt {
+			if m, ok := d.p.Mailbox(r); ok {
+				mailboxID = &m.ID
+				break
+			}
+		}
+	}
+	var uidValidity, uid *int64
+	if d.env.Transport == TransportIMAP {
+		v, u := int64(d.env.IMAPUIDValidity), int64(d.env.IMAPUID)
+		uidValidity, uid = &v, &u
+	}
+	err := d.tx.DB().QueryRow(ctx, `
+		INSERT INTO inbound_mails (transport, mailbox_id, imap_uidvalidity, imap_uid, remote_addr, mail_from,
+		                           rcpt_to, message_id, dedupe_key, raw, size, outcome, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'quarantined', 'being processed')
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING id`,
+		d.env.Transport, mailboxID, uidValidity, uid, d.env.Remote, d.env.MailFrom, nonNil(d.env.Rcpt),
+		id, key, d.raw, len(d.raw)).Scan(&d.res.InboundID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var number *string
+		err = d.tx.DB().QueryRow(ctx, `
+			SELECT i.id, i.outcome, i.reason, i.thread_rule, t.number
+			  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id
+			 WHERE i.dedupe_key = $1`, key).
+			Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &number)
+		if err != nil {
+			return fmt.Errorf("intake: duplicate %s: %w", key, err)
+		}
+		if number != nil {
+			d.res.TicketNumber = *number
+		}
+		d.res.Duplicate = true
+		return errDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("intake: store mail %s: %w", id, err)
+	}
+	return nil
+}
+
+// finish records the outcome on the stored mail.
+func (d *delivery) finish(ctx context.Context, ticketID int64) error {
+	var tid *int64
+	if ticketID != 0 {
+		tid = &ticketID
+	}
+	_, err := d.tx.DB().Exec(ctx, `UPDATE inbound_mails SET outcome = $2, reason = $3, ticket_id = $4, thread_rule = $5
+		WHERE id = $1`, d.res.InboundID, d.res.Outcome, d.res.Reason, tid, d.res.Rule)
+	if err != nil {
+		return fmt.Errorf("intake: record outcome: %w", err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

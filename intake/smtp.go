@@ -1,0 +1,232 @@
+package intake
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// ListenerConfig configures an SMTP or LMTP listener.
+type ListenerConfig struct {
+	Network         string // "tcp" (default) or "unix"
+	Addr            string
+	LMTP            bool
+	Hostname        string
+	MaxMessageBytes int64 // default 25 MiB
+	MaxRecipients   int   // default 100
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	TLS             *tls.Config // enables STARTTLS
+	// DeliverTimeout bounds one mail's commit; default one minute.
+	DeliverTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// Listener is postdesk's SMTP (or LMTP) endpoint. It accepts recipients
+// only for configured mailboxes, and answers 250 only once a mail is
+// committed; any transient fault is a 451 and the sender retries.
+type Listener struct {
+	proc *Processor
+	cfg  ListenerConfig
+	srv  *smtp.Server
+	ln   net.Listener
+	log  *slog.Logger
+	// base is cancelled when the listener is closed for good, ending
+	// commits in flight.
+	base   context.Context
+	cancel context.CancelFunc
+}
+
+// Replies at the protocol edge. Internal error text never reaches the client.
+var (
+	errNoMailbox   = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
+	errTryLater    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, please try again later"}
+	errShutdown    = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, please try again later"}
+	errBadSequence = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
+)
+
+// NewListener returns a listener for proc; call Listen, then Serve.
+func NewListener(proc *Processor, cfg ListenerConfig) *Listener {
+	if cfg.Network == "" {
+		cfg.Network = "tcp"
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 25 << 20
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = 100
+	}
+	if cfg.DeliverTimeout <= 0 {
+		cfg.DeliverTimeout = time.Minute
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	kind := "smtp"
+	if cfg.LMTP {
+		kind = "lmtp"
+	}
+	log = log.With("listener", kind)
+	l := &Listener{proc: proc, cfg: cfg, log: log}
+	l.base, l.cancel = context.WithCancel(context.Background())
+	s := smtp.NewServer(l)
+	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
+	s.MaxMessageBytes, s.MaxRecipients = cfg.MaxMessageBytes, cfg.MaxRecipients
+	s.ReadTimeout, s.WriteTimeout = cfg.ReadTimeout, cfg.WriteTimeout
+	s.TLSConfig = cfg.TLS
+	s.ErrorLog = slogErrorLog{log}
+	l.srv = s
+	return l
+}
+
+// Listen binds the listener's address.
+func (l *Listener) Listen() error {
+	ln, err := net.Listen(l.cfg.Network, l.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("intake: listen %s %s: %w", l.cfg.Network, l.cfg.Addr, err)
+	}
+	l.ln = ln
+	return nil
+}
+
+// Addr is the bound address, once Listen has returned.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Serve accepts sessions until Shutdown or Close. It returns nil when the
+// listener was shut down.
+func (l *Listener) Serve() error {
+	l.log.Info("listening", "addr", l.ln.Addr().String())
+	err := l.srv.Serve(l.ln)
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting sessions and waits, until ctx ends, for the
+// sessions in flight to finish; then it closes the rest.
+func (l *Listener) Shutdown(ctx context.Context) error {
+	err := l.srv.Shutdown(ctx)
+	if err != nil {
+		l.cancel()
+		_ = l.srv.Close()
+	}
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close closes the listener and every session at once.
+func (l *Listener) Close() error {
+	l.cancel()
+	err := l.srv.Close()
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// NewSession implements smtp.Backend.
+func (l *Listener) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	remote := ""
+	if c.Conn() != nil {
+		remote = c.Conn().RemoteAddr().String()
+	}
+	return &session{l: l, remote: remote}, nil
+}
+
+type session struct {
+	l      *Listener
+	remote string
+	from   string
+	rcpts  []string
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	s.from, s.rcpts = from, nil
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if _, ok := s.l.proc.Mailbox(to); !ok {
+		s.l.log.Info("recipient refused", "remote", s.remote, "rcpt", to)
+		return errNoMailbox
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+func (s *session) Reset() { s.from, s.rcpts = "", nil }
+
+func (s *session) Logout() error { return nil }
+
+// Data commits the mail before it answers 250.
+func (s *session) Data(r io.Reader) error {
+	return s.deliver(r)
+}
+
+// LMTPData answers for every recipient; one commit serves them all, since
+// the mail is stored once whatever it was addressed to.
+func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	err := s.deliver(r)
+	for _, rcpt := range s.rcpts {
+		status.SetStatus(rcpt, err)
+	}
+	return err
+}
+
+func (s *session) deliver(r io.Reader) error {
+	if len(s.rcpts) == 0 {
+		return errBadSequence
+	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			s.l.log.Info("mail refused", "remote", s.remote, "reason", se.Message)
+			return se
+		}
+		s.l.log.Warn("reading mail failed", "remote", s.remote, "error", err)
+		return errTryLater
+	}
+	if s.l.base.Err() != nil {
+		return errShutdown
+	}
+	ctx, cancel := context.WithTimeout(s.l.base, s.l.cfg.DeliverTimeout)
+	defer cancel()
+	transport := TransportSMTP
+	if s.l.cfg.LMTP {
+		transport = TransportLMTP
+	}
+	env := Envelope{Transport: transport, Remote: s.remote, MailFrom: s.from, Rcpt: s.rcpts}
+	if _, err := s.l.proc.Deliver(ctx, env, raw); err != nil {
+		s.l.log.Error("mail not committed; asked the sender to retry", "remote", s.remote, "from", s.from,
+			"size", len(raw), "error", err)
+		return errTryLater
+	}
+	return nil
+}
+
+// slogErrorLog routes go-smtp's own error log into slog.
+type slogErrorLog struct{ log *slog.Logger }
+
+func (l slogErrorLog) Printf(format string, v ...any) {
+	l.log.Warn(strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+func (l slogErrorLog) Println(v ...any) {
+	l.log.Warn(strings.TrimSpace(fmt.Sprintln(v...)))
+}

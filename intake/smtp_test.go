@@ -1,0 +1,219 @@
+package intake_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/migrations/dbtest"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+func TestSMTPMailOpensTicket(t *testing.T) {
+	r := newRig(t, nil, nil)
+	raw := mail("Jane Doe <jane@user.com>", "Outage Desk <outage@bank.example>", "entire mobile online banking is down",
+		"customers are reporting a 404 error when browsing to online banking", "Cc: Bob <bob@user.com>, Help <helpdesk@bank.example>")
+	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+
+	in := r.inbound(messageID(raw))
+	if in.outcome != "new_ticket" || !bytes.Equal(in.raw, []byte(raw)) {
+		t.Fatalf("stored outcome %s, raw kept byte for byte: %v", in.outcome, bytes.Equal(in.raw, []byte(raw)))
+	}
+	tk := r.ticket(in.number)
+	if tk.Subject != "entire mobile online banking is down" || tk.Priority != ticket.PriorityEmergency ||
+		tk.DepartmentName != "Help Desk" || tk.HelpTopicName != "Business critical outage" ||
+		tk.CustomerEmail != "jane@user.com" || tk.CustomerName != "Jane Doe" || tk.MailboxName != "outage" {
+		t.Fatalf("ticket %+v", tk)
+	}
+	cc, err := ticket.Collaborators(context.Background(), r.org.Store.Pool(), tk.ID)
+	if err != nil || len(cc) != 1 || cc[0].Email != "bob@user.com" {
+		t.Fatalf("collaborators %+v (our own address must not be one) err %v", cc, err)
+	}
+	h, _ := r.org.Store.History(context.Background(), tk.ID)
+	if h[0].Message == nil || !strings.Contains(h[0].Message.Body, "404 error") || h[0].Message.InboundMailID == 0 {
+		t.Fatalf("first message %+v", h[0].Message)
+	}
+
+	// The general address routes to Help Desk at normal priority.
+	raw = mail("max@user.com", "support@bank.example", "password reset", "please reset my password")
+	r.mustSend("max@user.com", []string{"support@bank.example"}, raw)
+	tk = r.ticket(r.inbound(messageID(raw)).number)
+	if tk.Priority != ticket.PriorityNormal || tk.DepartmentName != "Help Desk" || tk.HelpTopicID != 0 {
+		t.Fatalf("support ticket %+v", tk)
+	}
+}
+
+func TestUnknownRecipientIs550(t *testing.T) {
+	r := newRig(t, nil, nil)
+	err := r.send("jane@user.com", []string{"sales@bank.example"}, mail("jane@user.com", "sales@bank.example", "hi", "x"))
+	if smtpCode(err) != 550 {
+		t.Fatalf("unknown recipient: %v, want 550", err)
+	}
+	err = r.send("jane@user.com", []string{"someone@elsewhere.example"}, mail("jane@user.com", "x@elsewhere.example", "relay?", "x"))
+	if smtpCode(err) != 550 {
+		t.Fatalf("relay attempt: %v, want 550", err)
+	}
+	// +tag variants of a mailbox are ours.
+	raw := mail("jane@user.com", "support+billing@bank.example", "tagged", "x")
+	r.mustSend("jane@user.com", []string{"support+billing@bank.example"}, raw)
+	if r.inbound(messageID(raw)).outcome != "new_ticket" {
+		t.Fatal("+tag address did not open a ticket")
+	}
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets, want 1", n)
+	}
+}
+
+func TestOversizedMailIs552(t *testing.T) {
+	r := newRig(t, nil, nil)
+	big := mail("jane@user.com", "support@bank.example", "huge", strings.Repeat("0123456789abcdef\n", 8<<10))
+	if err := r.send("jane@user.com", []string{"support@bank.example"}, big); smtpCode(err) != 552 {
+		t.Fatalf("oversized: %v, want 552", err)
+	}
+	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 0 {
+		t.Fatalf("%d mails stored from a refused one", n)
+	}
+}
+
+func TestNullSenderAccepted(t *testing.T) {
+	r := newRig(t, nil, nil)
+	raw := mail("MAILER-DAEMON@mx.user.com", "support@bank.example", "Undelivered Mail Returned to Sender",
+		"This is the mail system at host mx.user.com.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<nobody@user.com>: host mx.user.com said: 550 5.1.1 User unknown")
+	r.mustSend("", []string{"support@bank.example"}, raw)
+	in := r.inbound(messageID(raw))
+	if in.outcome == "new_ticket" || in.outcome == "follow_up" {
+		t.Fatalf("bounce became %s", in.outcome)
+	}
+}
+
+func TestDuplicateMailIsStoredOnce(t *testing.T) {
+	r := newRig(t, nil, nil)
+	raw := mail("jane@user.com", "support@bank.example", "twice", "same mail, sent twice")
+	r.mustSend("jane@user.com", []string{"support@bank.example"}, raw)
+	r.mustSend("jane@user.com", []string{"support@bank.example"}, raw)
+	// The same mail through another path (IMAP) is absorbed too.
+	res, err := r.proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportIMAP,
+		MailboxID: r.org.Support.ID, IMAPUIDValidity: 7, IMAPUID: 1}, []byte(raw))
+	if err != nil || !res.Duplicate || res.Outcome != intake.OutcomeNewTicket {
+		t.Fatalf("third delivery: %+v %v", res, err)
+	}
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets from one mail", n)
+	}
+	// A mail without Message-ID is keyed by its content: same bytes, one mail;
+	// other bytes, another.
+	noID := strings.Replace(mail("jane@user.com", "support@bank.example", "no id", "body one"), "Message-ID:", "X-Old-Id:", 1)
+	r.mustSend("jane@user.com", []string{"support@bank.example"}, noID)
+	r.mustSend("jane@user.com", []string{"support@bank.example"}, noID)
+	r.mustSend("jane@user.com", []string{"support@bank.example"}, strings.Replace(noID, "body one", "body two", 1))
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 3 {
+		t.Fatalf("%d tickets, want 3 (one per distinct mail without Message-ID)", n)
+	}
+}
+
+func TestConcurrentDuplicatesMakeOneTicket(t *testing.T) {
+	r := newRig(t, nil, nil)
+	raw := mail("jane@user.com", "support@bank.example", "race", "sent by two MTAs at once")
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.send("jane@user.com", []string{"support@bank.example"}, raw)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets from one mail sent 6 times at once", n)
+	}
+}
+
+// With PostgreSQL unreachable the client gets 451 and nothing is stored;
+// once it is back, the retried mail makes exactly one ticket.
+func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
+	url := dbtest.URL(t)
+	proxy := dbtest.NewProxy(t, url)
+	store := ticket.NewStore(proxy.Pool(t, url), ticket.DefaultNumbering(), nil)
+	r := newRig(t, store, nil)
+	raw := mail("jane@user.com", "support@bank.example", "during the outage", "is anyone there?")
+
+	proxy.Cut()
+	err := r.send("jane@user.com", []string{"support@bank.example"}, raw)
+	if smtpCode(err) != 451 {
+		t.Fatalf("database down: %v, want 451", err)
+	}
+	if strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(strings.ToLower(err.Error()), "postgres") {
+		t.Fatalf("reply leaks internals: %v", err)
+	}
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err = r.send("jane@user.com", []string{"support@bank.example"}, raw)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+	r.mustSend("jane@user.com", []string{"support@bank.example"}, raw) // the MTA retries once more
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets, want exactly one", n)
+	}
+	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 1 {
+		t.Fatalf("%d stored mails, want one", n)
+	}
+}
+
+func TestLMTPAnswersPerRecipient(t *testing.T) {
+	r := newRig(t, nil, func(_ *intake.Options, lc *intake.ListenerConfig) { lc.LMTP = true })
+	raw := mail("jane@user.com", "support@bank.example, outage@bank.example", "two desks", "one mail for two mailboxes")
+	conn, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClientLMTP(conn)
+	defer c.Close()
+	if err := c.Hello("mta.bank.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("jane@user.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range []string{"support@bank.example", "outage@bank.example"} {
+		if err := c.Rcpt(rc, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Rcpt("nobody@bank.example", nil); smtpCode(err) != 550 {
+		t.Fatalf("unknown LMTP recipient: %v", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := w.CloseWithLMTPResponse()
+	if err != nil || len(resp) != 2 || resp["support@bank.example"] == nil || resp["outage@bank.example"] == nil {
+		t.Fatalf("per-recipient replies %v, err %v", resp, err)
+	}
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets, want one for a mail to two mailboxes", n)
+	}
+}

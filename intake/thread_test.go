@@ -1,0 +1,250 @@
+package intake_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// notice stores an outbound mail for the ticket as the mailer would, and
+// returns its Message-ID.
+func (r *rig) notice(number, recipient string) string {
+	r.t.Helper()
+	id := "pd." + number + "." + strings.ReplaceAll(recipient, "@", ".") + "@bank.example"
+	_, err := r.org.Store.Pool().Exec(context.Background(), `
+		INSERT INTO outbound_mails (ticket_id, message_id, template, recipient, recipient_kind, mail_from, raw, state)
+		SELECT id, $2, 'customer_ack', $3, 'customer', 'outage@bank.example', '', 'sent' FROM tickets WHERE number = $1`,
+		number, id, recipient)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return id
+}
+
+func (r *rig) followUp(raw string, wantRule, wantNumber string) {
+	r.t.Helper()
+	in := r.inbound(messageID(raw))
+	if in.outcome != "follow_up" || in.rule != wantRule || in.number != wantNumber {
+		r.t.Fatalf("outcome %s rule %q ticket %s (%s); want follow_up by %s on %s",
+			in.outcome, in.rule, in.number, in.reason, wantRule, wantNumber)
+	}
+}
+
+func TestThreadingRules(t *testing.T) {
+	r := newRig(t, nil, nil)
+	number, janeID := r.open()
+	tk := r.ticket(number)
+
+	// 1. Our own Message-ID in In-Reply-To, whatever the subject says.
+	ack := r.notice(number, "jane@user.com")
+	raw := mail("jane@user.com", "outage@bank.example", "Re: something else entirely", "any news?",
+		"In-Reply-To: <"+ack+">", "References: <"+janeID+"> <"+ack+">")
+	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	r.followUp(raw, intake.RuleOwnMessageID, number)
+
+	// 2. A signed reply address, with no other clue.
+	addr := ticket.SignedReplyAddress("outage@bank.example", number, ticket.ReplyRecipient{ID: tk.CustomerID},
+		ticket.ReplyKey(replySecret, nil))
+	raw = mail("jane@user.com", addr, "still down", "still down here")
+	r.mustSend("jane@user.com", []string{addr}, raw)
+	r.followUp(raw, intake.RuleReplyAddress, number)
+
+	// A forged signature is no proof: the mail opens a new ticket.
+	forged := strings.Replace(addr, ".c", ".c9", 1)
+	raw = mail("jane@user.com", forged, "forged", "forged address")
+	r.mustSend("jane@user.com", []string{forged}, raw)
+	if in := r.inbound(messageID(raw)); in.outcome != "new_ticket" {
+		t.Fatalf("forged reply address: %s on %s", in.outcome, in.number)
+	}
+
+	// 3. The subject token from the customer.
+	raw = mail("Jane <JANE@user.com>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down", "hello?")
+	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	r.followUp(raw, intake.RuleSubjectToken, number)
+
+	// 4. Another stored Message-ID: a reply to Jane's own first mail.
+	raw = mail("jane@user.com", "outage@bank.example", "Re: my mail", "adding a screenshot", "In-Reply-To: <"+janeID+">")
+	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	r.followUp(raw, intake.RuleKnownMessageID, number)
+
+	var customerMsgs int
+	for _, ev := range r.events(number) {
+		if ev.Action == ticket.ActionCustomerMessage {
+			customerMsgs++
+		}
+	}
+	if customerMsgs != 4 {
+		t.Fatalf("%d customer messages on the ticket, want 4", customerMsgs)
+	}
+}
+
+// A stranger's mail carrying a valid token opens a new ticket; the event says why.
+func TestStrangerWithTokenOpensNewTicket(t *testing.T) {
+	r := newRig(t, nil, nil)
+	number, _ := r.open()
+	raw := mail("mallory@evil.example", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down", "let me in")
+	r.mustSend("mallory@evil.example", []string{"outage@bank.example"}, raw)
+	in := r.inbound(messageID(raw))
+	if in.outcome != "new_ticket" || in.number == number {
+		t.Fatalf("stranger's mail: %s on %s", in.outcome, in.number)
+	}
+	evs := r.events(in.number)
+	last := evs[len(evs)-1]
+	if last.Action != ticket.ActionThreadRefused || !strings.Contains(last.Detail, number) ||
+		!strings.Contains(last.Detail, "mallory@evil.example") {
+		t.Fatalf("event %+v", last)
+	}
+	for _, ev := range r.events(number) {
+		if ev.Action != ticket.ActionOpened {
+			t.Fatalf("Jane's ticket changed: %+v", ev)
+		}
+	}
+	// A collaborator may use the token.
+	if err := r.org.Store.InTx(context.Background(), func(tx *ticket.Tx) error {
+		tk, err := tx.LockNumber(context.Background(), number)
+		if err != nil {
+			return err
+		}
+		_, err = tx.AddCollaborator(context.Background(), tk, ticket.AgentActor(r.org.Ken), ticket.Contact{Email: "bob@user.com"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw = mail("bob@user.com", "outage@bank.example", "Re: [#"+number+"] down", "same here")
+	r.mustSend("bob@user.com", []string{"outage@bank.example"}, raw)
+	r.followUp(raw, intake.RuleSubjectToken, number)
+}
+
+func TestMachinesNeverOpenTickets(t *testing.T) {
+	r := newRig(t, nil, nil)
+	number, _ := r.open()
+	ack := r.notice(number, "jane@user.com")
+
+	// An out-of-office answer to our acknowledgement is recorded quietly.
+	ooo := mail("jane@user.com", "outage@bank.example", "Out of office: [#"+number+"] down", "I am away until Monday.",
+		"Auto-Submitted: auto-replied", "In-Reply-To: <"+ack+">")
+	r.mustSend("", []string{"outage@bank.example"}, ooo)
+	if in := r.inbound(messageID(ooo)); in.outcome != "ignored" || in.number != number {
+		t.Fatalf("auto-reply: %s on %q (%s)", in.outcome, in.number, in.reason)
+	}
+	evs := r.events(number)
+	if last := evs[len(evs)-1]; last.Action != ticket.ActionAutoReply {
+		t.Fatalf("last event %+v, want auto_reply_received", last)
+	}
+	if r.ticket(number).Status != ticket.StatusOpen || r.count(`SELECT count(*) FROM messages`) != 1 {
+		t.Fatal("an auto-reply became a message")
+	}
+
+	// An auto-reply to nothing, bulk mail and a list mail open nothing.
+	for _, raw := range []string{
+		mail("bot@user.com", "support@bank.example", "Automatic reply", "away", "X-Autoreply: yes"),
+		mail("news@shop.example", "support@bank.example", "Our offers", "buy", "Precedence: bulk"),
+		mail("list@lists.example", "support@bank.example", "[list] hello", "hi", "List-Id: <dev.lists.example>"),
+	} {
+		r.mustSend("x@y.example", []string{"support@bank.example"}, raw)
+		if in := r.inbound(messageID(raw)); in.outcome == "new_ticket" || in.outcome == "follow_up" {
+			t.Fatalf("machine mail became %s: %s", in.outcome, raw[:80])
+		}
+	}
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets, want only Jane's", n)
+	}
+}
+
+// A bounce of one of our notices is a delivery failure on that ticket.
+func TestBounceOfNoticeRecordedOnTicket(t *testing.T) {
+	r := newRig(t, nil, nil)
+	number, _ := r.open()
+	ack := r.notice(number, "jane@user.com")
+	dsn := strings.Join([]string{
+		"From: Mail Delivery System <MAILER-DAEMON@mx.user.com>",
+		"To: outage@bank.example",
+		"Subject: Undelivered Mail Returned to Sender",
+		"Date: Fri, 27 Nov 2026 09:05:00 +0000",
+		"Message-ID: <bounce-1@mx.user.com>",
+		"Auto-Submitted: auto-replied",
+		"MIME-Version: 1.0",
+		`Content-Type: multipart/report; report-type=delivery-status; boundary="B"`,
+		"",
+		"--B",
+		"Content-Type: text/plain",
+		"",
+		"I'm sorry to have to inform you that your message could not be delivered.",
+		"--B",
+		"Content-Type: message/delivery-status",
+		"",
+		"Reporting-MTA: dns; mx.user.com",
+		"",
+		"Final-Recipient: rfc822; jane@user.com",
+		"Action: failed",
+		"Status: 5.2.2",
+		"Diagnostic-Code: smtp; 552 5.2.2 mailbox full",
+		"",
+		"--B",
+		"Content-Type: text/rfc822-headers",
+		"",
+		"From: Bank Outage Desk <outage@bank.example>",
+		"To: jane@user.com",
+		"Subject: [#" + number + "] entire mobile online banking is down",
+		"Message-ID: <" + ack + ">",
+		"",
+		"--B--",
+		"",
+	}, "\r\n")
+	r.mustSend("", []string{"outage@bank.example"}, dsn)
+	in := r.inbound("bounce-1@mx.user.com")
+	if in.outcome != "ignored" || in.number != number {
+		t.Fatalf("bounce: %s on %q (%s)", in.outcome, in.number, in.reason)
+	}
+	evs := r.events(number)
+	last := evs[len(evs)-1]
+	if last.Action != ticket.ActionDeliveryFailed || last.New != "jane@user.com" || !strings.Contains(last.Detail, "5.2.2") {
+		t.Fatalf("event %+v", last)
+	}
+	var state string
+	if err := r.org.Store.Pool().QueryRow(context.Background(), `SELECT state FROM outbound_mails WHERE message_id = $1`, ack).
+		Scan(&state); err != nil || state != "failed" {
+		t.Fatalf("notice state %q err %v", state, err)
+	}
+}
+
+func TestLoopsBansAndFilters(t *testing.T) {
+	r := newRig(t, nil, func(o *intake.Options, _ *intake.ListenerConfig) {
+		o.Ban = []string{"spammer@example.com", "@spam.example"}
+		o.Filters = []intake.Filter{
+			{Name: "vip", Match: func(from string, _ []string, _, _ string) bool { return strings.HasSuffix(from, "@bigcorp.example") },
+				Priority: ticket.PriorityHigh, Department: "System Administrators", AddCollaborator: "am@bank-partner.example"},
+			{Name: "fraud", Match: func(_ string, _ []string, subject, _ string) bool { return strings.Contains(subject, "invoice overdue") },
+				Quarantine: "suspected invoice fraud"},
+			{Name: "nope", Match: func(_ string, _ []string, _, body string) bool { return strings.Contains(body, "unsubscribe me") },
+				Reject: "not a support request"},
+		}
+	})
+	cases := []struct {
+		raw, outcome, reason string
+	}{
+		{mail("support@bank.example", "outage@bank.example", "loop", "from ourselves"), "ignored", "our own addresses"},
+		{mail("someone@else.example", "support@bank.example", "[#123456] notice", "x", "X-Postdesk-Loop: bank.example"), "ignored", "postdesk itself"},
+		{mail("spammer@example.com", "support@bank.example", "hi", "x"), "quarantined", "banned"},
+		{mail("x@SPAM.example", "support@bank.example", "hi", "x"), "quarantined", "banned"},
+		{mail("clerk@shop.example", "support@bank.example", "invoice overdue", "pay"), "quarantined", "suspected invoice fraud"},
+		{mail("clerk@shop.example", "support@bank.example", "please", "unsubscribe me"), "rejected", "not a support request"},
+	}
+	for _, c := range cases {
+		r.mustSend("x@y.example", []string{"support@bank.example"}, c.raw)
+		in := r.inbound(messageID(c.raw))
+		if in.outcome != c.outcome || !strings.Contains(in.reason, c.reason) || in.number != "" {
+			t.Errorf("%s: outcome %s (%s) ticket %q; want %s (%s)", messageID(c.raw), in.outcome, in.reason, in.number, c.outcome, c.reason)
+		}
+	}
+	raw := mail("boss@bigcorp.example", "support@bank.example", "vip", "important")
+	r.mustSend("boss@bigcorp.example", []string{"support@bank.example"}, raw)
+	tk := r.ticket(r.inbound(messageID(raw)).number)
+	cc, _ := ticket.Collaborators(context.Background(), r.org.Store.Pool(), tk.ID)
+	if tk.Priority != ticket.PriorityHigh || tk.DepartmentName != "System Administrators" || len(cc) != 1 {
+		t.Fatalf("filtered ticket %+v, collaborators %+v", tk, cc)
+	}
+}
