@@ -217,7 +217,9 @@ func TestLoopsBansAndFilters(t *testing.T) {
 		o.Filters = []intake.Filter{
 			{Name: "vip", Match: func(from string, _ []string, _, _ string) bool { return strings.HasSuffix(from, "@bigcorp.example") },
 				Priority: ticket.PriorityHigh, Department: "System Administrators", AddCollaborator: "am@bank-partner.example"},
-			{Name: "fraud", Match: func(_ string, _ []string, subject, _ string) bool { return strings.Contains(subject, "invoice overdue") },
+			{Name: "fraud", Match: func(_ string, _ []string, subject, _ string) bool {
+				return strings.Contains(subject, "invoice overdue")
+			},
 				Quarantine: "suspected invoice fraud"},
 			{Name: "nope", Match: func(_ string, _ []string, _, body string) bool { return strings.Contains(body, "unsubscribe me") },
 				Reject: "not a support request"},
