@@ -48,6 +48,7 @@ const (
 // Result reports a committed mail.
 type Result struct {
 	InboundID    int64
+	Mailbox      string // name of the mailbox it arrived at, when known
 	Outcome      Outcome
 	TicketNumber string // the ticket the mail opened or joined, if any
 	Rule         string // the threading rule that matched a follow-up

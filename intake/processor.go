@@ -32,6 +32,7 @@ type Options struct {
 	Ban       []string
 	AgentMail AgentMailPolicy
 	Logger    *slog.Logger
+	Metrics   *Metrics
 }
 
 // AgentMailPolicy decides how far mail from agent addresses is trusted.
@@ -176,8 +177,13 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	default:
 		return Result{}, temporary("%v", err)
 	}
-	p.log.Info("mail accepted", "transport", env.Transport, "message_id", messageIDOf(msg, raw),
-		"outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason)
+	p.log.Info("mail accepted", "transport", env.Transport, "mailbox", res.Mailbox, "message_id", messageIDOf(msg, raw),
+		"outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason, "duplicate", res.Duplicate)
+	class := ""
+	if msg != nil {
+		class = string(msg.Class)
+	}
+	p.opts.Metrics.mail(res.Mailbox, env.Transport, res, class)
 	return res, nil
 }
 
@@ -228,15 +234,8 @@ func (d *delivery) insertInbound(ctx context.Context) error {
 		key = "sha256:" + strings.TrimSuffix(strings.TrimPrefix(id, "sha256-"), "@postdesk.invalid")
 	}
 	var mailboxID *int64
-	if d.env.MailboxID != 0 {
-		mailboxID = &d.env.MailboxID
-	} else {
-		for _, r := range d.env.Rcpt {
-			if m, ok := d.p.Mailbox(r); ok {
-				mailboxID = &m.ID
-				break
-			}
-		}
+	if m, ok := d.mailbox(); ok {
+		mailboxID, d.res.Mailbox = &m.ID, m.Name
 	}
 	var uidValidity, uid *int64
 	if d.env.Transport == TransportIMAP {

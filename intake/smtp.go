@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -39,10 +41,49 @@ type Listener struct {
 	srv  *smtp.Server
 	ln   net.Listener
 	log  *slog.Logger
-	// base is cancelled when the listener is closed for good, ending
-	// commits in flight.
-	base   context.Context
-	cancel context.CancelFunc
+	// closing is set once shutdown begins: new transactions get 421.
+	closing atomic.Bool
+	// inflight counts commits under way; shutdown waits for them even when
+	// it has to close the connections, so that no mail is half-handled.
+	inflight inflight
+}
+
+// inflight counts commits under way. Unlike a WaitGroup it may gain work
+// while someone waits for it to drain.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed while n == 0
+}
+
+func (f *inflight) Add() {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.idle = make(chan struct{})
+	}
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) Done() {
+	f.mu.Lock()
+	f.n--
+	if f.n == 0 {
+		close(f.idle)
+	}
+	f.mu.Unlock()
+}
+
+func (f *inflight) Wait() {
+	for {
+		f.mu.Lock()
+		n, idle := f.n, f.idle
+		f.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		<-idle
+	}
 }
 
 // Replies at the protocol edge. Internal error text never reaches the client.
@@ -80,7 +121,6 @@ func NewListener(proc *Processor, cfg ListenerConfig) *Listener {
 	}
 	log = log.With("listener", kind)
 	l := &Listener{proc: proc, cfg: cfg, log: log}
-	l.base, l.cancel = context.WithCancel(context.Background())
 	s := smtp.NewServer(l)
 	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
 	s.MaxMessageBytes, s.MaxRecipients = cfg.MaxMessageBytes, cfg.MaxRecipients
@@ -115,24 +155,31 @@ func (l *Listener) Serve() error {
 	return err
 }
 
-// Shutdown stops accepting sessions and waits, until ctx ends, for the
-// sessions in flight to finish; then it closes the rest.
+// Shutdown stops accepting sessions, answers 421 to new transactions, and
+// waits until ctx ends for the sessions in flight to finish; then it closes
+// the remaining connections. It returns once every commit under way has
+// finished, so a mail is either committed and answered 250 or not committed.
 func (l *Listener) Shutdown(ctx context.Context) error {
+	l.closing.Store(true)
 	err := l.srv.Shutdown(ctx)
-	if err != nil {
-		l.cancel()
+	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+		l.log.Warn("closing sessions still open after the grace period", "error", err)
 		_ = l.srv.Close()
+		err = nil
 	}
+	l.inflight.Wait()
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
-// Close closes the listener and every session at once.
+// Close closes the listener and every session at once, then waits for the
+// commits under way.
 func (l *Listener) Close() error {
-	l.cancel()
+	l.closing.Store(true)
 	err := l.srv.Close()
+	l.inflight.Wait()
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -145,7 +192,28 @@ func (l *Listener) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if c.Conn() != nil {
 		remote = c.Conn().RemoteAddr().String()
 	}
+	l.proc.opts.Metrics.session(l.kind())
 	return &session{l: l, remote: remote}, nil
+}
+
+func (l *Listener) kind() string {
+	if l.cfg.LMTP {
+		return "lmtp"
+	}
+	return "smtp"
+}
+
+// replied counts the reply to a command and passes the error on.
+func (s *session) replied(command string, err error) error {
+	code := 250
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		code = se.Code
+	} else if err != nil {
+		code = 554
+	}
+	s.l.proc.opts.Metrics.reply(s.l.kind(), command, code)
+	return err
 }
 
 type session struct {
@@ -156,17 +224,20 @@ type session struct {
 }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if s.l.closing.Load() {
+		return s.replied("MAIL", errShutdown)
+	}
 	s.from, s.rcpts = from, nil
-	return nil
+	return s.replied("MAIL", nil)
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if _, ok := s.l.proc.Mailbox(to); !ok {
 		s.l.log.Info("recipient refused", "remote", s.remote, "rcpt", to)
-		return errNoMailbox
+		return s.replied("RCPT", errNoMailbox)
 	}
 	s.rcpts = append(s.rcpts, to)
-	return nil
+	return s.replied("RCPT", nil)
 }
 
 func (s *session) Reset() { s.from, s.rcpts = "", nil }
@@ -175,13 +246,13 @@ func (s *session) Logout() error { return nil }
 
 // Data commits the mail before it answers 250.
 func (s *session) Data(r io.Reader) error {
-	return s.deliver(r)
+	return s.replied("DATA", s.deliver(r))
 }
 
 // LMTPData answers for every recipient; one commit serves them all, since
 // the mail is stored once whatever it was addressed to.
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
-	err := s.deliver(r)
+	err := s.replied("DATA", s.deliver(r))
 	for _, rcpt := range s.rcpts {
 		status.SetStatus(rcpt, err)
 	}
@@ -202,10 +273,10 @@ func (s *session) deliver(r io.Reader) error {
 		s.l.log.Warn("reading mail failed", "remote", s.remote, "error", err)
 		return errTryLater
 	}
-	if s.l.base.Err() != nil {
-		return errShutdown
-	}
-	ctx, cancel := context.WithTimeout(s.l.base, s.l.cfg.DeliverTimeout)
+	s.l.inflight.Add()
+	defer s.l.inflight.Done()
+	// Not tied to shutdown: a commit under way is finished, not abandoned.
+	ctx, cancel := context.WithTimeout(context.Background(), s.l.cfg.DeliverTimeout)
 	defer cancel()
 	transport := TransportSMTP
 	if s.l.cfg.LMTP {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"sync"
 
+	"github.com/postdesk/postdesk/intake"
 	"github.com/postdesk/postdesk/migrations"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -46,9 +48,55 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	if err := store.SyncOrg(ctx, orgOf(cfg)); err != nil {
 		return a.fail("syncing the organisation from %s: %v", cfg.File, err)
 	}
+	proc, err := intake.NewProcessor(ctx, store, intakeOptions(cfg, log))
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	lcs, err := listenerConfigs(cfg, log)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	var listeners []*intake.Listener
+	for _, lc := range lcs {
+		l := intake.NewListener(proc, lc)
+		if err := l.Listen(); err != nil {
+			for _, o := range listeners {
+				o.Close()
+			}
+			return a.fail("%v", err)
+		}
+		listeners = append(listeners, l)
+	}
+	var wg sync.WaitGroup
+	serveErr := make(chan error, len(listeners))
+	for _, l := range listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Serve(); err != nil {
+				serveErr <- err
+			}
+		}()
+	}
 	log.Info("postdesk serving", "version", version, "config", cfg.File,
 		"departments", len(cfg.Departments), "agents", len(cfg.Agents), "mailboxes", len(cfg.Mailboxes))
-	<-ctx.Done()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "grace", cfg.Listen.ShutdownGrace)
+	case err := <-serveErr:
+		log.Error("listener failed", "error", err)
+		code = 1
+	}
+	grace, cancel := context.WithTimeout(context.Background(), cfg.Listen.ShutdownGrace)
+	defer cancel()
+	for _, l := range listeners {
+		if err := l.Shutdown(grace); err != nil {
+			log.Warn("listener shutdown", "error", err)
+		}
+	}
+	wg.Wait()
 	log.Info("postdesk stopped")
-	return 0
+	return code
 }
