@@ -1,0 +1,201 @@
+package parse
+
+import (
+	"strings"
+)
+
+// bodySelection is the outcome of RFC 8621 (JMAP) section 4.1.4: which
+// leaves make up the text body, the HTML body, and which are attachments.
+type bodySelection struct {
+	text, html, attachments []*entity
+}
+
+// selectBody applies the JMAP parseStructure algorithm to the tree. It is the
+// published answer to "which parts does a reader show", and it is what the
+// reference corpora use, so clients and tests agree on the body.
+func selectBody(root *entity) bodySelection {
+	var sel bodySelection
+	text, html := &sel.text, &sel.html
+	if root.isMultipart() {
+		sub := strings.TrimPrefix(root.mediaType, "multipart/")
+		walkStructure(root.parts, sub, sub == "alternative", text, html, &sel.attachments)
+	} else {
+		walkStructure([]*entity{root}, "mixed", false, text, html, &sel.attachments)
+	}
+	return sel
+}
+
+// walkStructure is parseStructure from RFC 8621 4.1.4. A nil text or html
+// pointer means "no longer collecting that body" for this subtree.
+func walkStructure(parts []*entity, mpType string, inAlt bool, text, html, atts *[]*entity) {
+	textLen, htmlLen := -1, -1
+	if text != nil {
+		textLen = len(*text)
+	}
+	if html != nil {
+		htmlLen = len(*html)
+	}
+	for i, part := range parts {
+		if part.isMultipart() {
+			sub := strings.TrimPrefix(part.mediaType, "multipart/")
+			walkStructure(part.parts, sub, inAlt || sub == "alternative", text, html, atts)
+			continue
+		}
+		mt := part.mediaType
+		isText := mt == "text/plain" || mt == "text/html"
+		inline := part.disp != "attachment" && (isText || isInlineMedia(mt)) &&
+			(i == 0 || (mpType != "related" && (isInlineMedia(mt) || part.filename() == "")))
+		if !inline {
+			*atts = append(*atts, part)
+			continue
+		}
+		if mpType == "alternative" {
+			switch mt {
+			case "text/plain":
+				if text != nil {
+					*text = append(*text, part)
+				}
+			case "text/html":
+				if html != nil {
+					*html = append(*html, part)
+				}
+			default:
+				*atts = append(*atts, part)
+			}
+			continue
+		}
+		if inAlt {
+			if mt == "text/plain" {
+				html = nil
+			}
+			if mt == "text/html" {
+				text = nil
+			}
+		}
+		if text != nil {
+			*text = append(*text, part)
+		}
+		if html != nil {
+			*html = append(*html, part)
+		}
+		if (text == nil || html == nil) && isInlineMedia(mt) {
+			*atts = append(*atts, part)
+		}
+	}
+	if mpType == "alternative" && text != nil && html != nil {
+		if textLen == len(*text) && htmlLen != len(*html) {
+			*text = append(*text, (*html)[htmlLen:]...)
+		}
+		if htmlLen == len(*html) && textLen != len(*text) {
+			*html = append(*html, (*text)[textLen:]...)
+		}
+	}
+}
+
+func isInlineMedia(mt string) bool {
+	return strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")
+}
+
+// fillBody sets Text, HTML and Attachments from the MIME tree.
+func (p *parser) fillBody(m *Message, root *entity) {
+	sel := selectBody(root)
+	used := map[*entity]bool{}
+	var texts []string
+	for _, e := range sel.text {
+		switch e.mediaType {
+		case "text/plain":
+			t := p.textOf(e)
+			t, files := extractUuencoded(t)
+			for _, f := range files {
+				m.Attachments = append(m.Attachments, newAttachment(cleanFilename(f.name), guessType(f.name), "", false, f.data))
+			}
+			texts = append(texts, t)
+			used[e] = true
+		case "text/html":
+			texts = append(texts, htmlToText(p.textOf(e)))
+			used[e] = true
+		}
+	}
+	m.Text = joinTexts(texts)
+	var htmls []string
+	for _, e := range sel.html {
+		// A plain part that only the HTML list holds stays an attachment
+		// below rather than vanish: HTML shows text/html parts only.
+		if e.mediaType == "text/html" {
+			htmls = append(htmls, p.textOf(e))
+			used[e] = true
+		}
+	}
+	if strings.TrimSpace(m.Text) == "" && len(htmls) > 0 {
+		// An empty plain alternative next to a real HTML body: the HTML is
+		// what the sender wrote.
+		texts = texts[:0]
+		for _, h := range htmls {
+			texts = append(texts, htmlToText(h))
+		}
+		m.Text = joinTexts(texts)
+	}
+	if len(htmls) > 0 {
+		m.HTML = sanitizeHTML(strings.Join(htmls, "\n"))
+	}
+	inBody := map[*entity]bool{}
+	for _, e := range append(append([]*entity(nil), sel.text...), sel.html...) {
+		inBody[e] = true
+	}
+	for _, e := range leaves(root) {
+		if used[e] {
+			continue
+		}
+		m.Attachments = append(m.Attachments, p.attachmentOf(e, inBody[e]))
+	}
+}
+
+// leaves lists the leaf entities in document order.
+func leaves(e *entity) []*entity {
+	if !e.isMultipart() {
+		return []*entity{e}
+	}
+	var out []*entity
+	for _, c := range e.parts {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+// textOf returns a text part's body decoded to UTF-8 with LF line endings.
+func (p *parser) textOf(e *entity) string {
+	if e.textDone {
+		return e.text
+	}
+	e.text, e.textDone = p.decodeText(e), true
+	return e.text
+}
+
+func (p *parser) decodeText(e *entity) string {
+	b := p.decodedBody(e)
+	cs := e.params["charset"]
+	if cs == "" && e.mediaType == "text/html" {
+		cs = htmlMetaCharset(b)
+	}
+	t, err := decodeCharset(cs, b)
+	if err != nil {
+		p.problem("%v: text decoded by best guess", err)
+	}
+	if strings.Contains(t, "\r") {
+		t = strings.ReplaceAll(t, "\r\n", "\n")
+	}
+	return t
+}
+
+// joinTexts concatenates body parts, putting a line break between two parts
+// when the first does not end with one.
+func joinTexts(texts []string) string {
+	var b strings.Builder
+	for i, t := range texts {
+		if i > 0 && b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") && t != "" {
+			b.WriteByte('\n')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}

@@ -1,0 +1,289 @@
+package parse
+
+import (
+	"bytes"
+	"strings"
+)
+
+// Limits that keep hostile nesting from costing more than a normal mail.
+const (
+	maxDepth    = 40   // multipart nesting levels
+	maxEntities = 2000 // MIME parts per message
+)
+
+// entity is one node of the MIME tree.
+type entity struct {
+	header    Header
+	mediaType string            // lower-case "type/subtype"
+	params    map[string]string // Content-Type parameters
+	disp      string            // "inline", "attachment" or ""
+	dparams   map[string]string // Content-Disposition parameters
+	body      []byte            // raw, still transfer-encoded body of a leaf
+	parts     []*entity         // children of a multipart
+
+	decoded  []byte // transfer-decoded body, filled on first use
+	done     bool
+	text     string // charset-decoded text of a text part, filled on first use
+	textDone bool
+
+	raw     []rawField // header as read, kept to re-decode 8-bit values
+	guessed []string   // fields whose 8-bit charset was guessed
+}
+
+func (e *entity) isMultipart() bool { return len(e.parts) > 0 }
+
+// parseTop reads the top-level entity. Leading blank lines (some stores
+// prepend one) are skipped; ok is false when there is no header at all.
+func (p *parser) parseTop(data []byte) (*entity, bool) {
+	for len(data) > 0 {
+		line, next := nextLine(data, 0)
+		if len(bytes.TrimSpace(line)) != 0 {
+			break
+		}
+		data = data[next:]
+	}
+	fields, _, _ := splitHeader(data)
+	if len(fields) == 0 {
+		return nil, false
+	}
+	e, _ := p.parseEntity(data, 0, nil, "text/plain")
+	if len(e.guessed) > 0 {
+		// Mailers that put raw 8-bit text in the header use the charset
+		// of their text body; a multipart top level declares none itself.
+		if cs := firstTextCharset(e); cs != "" {
+			e.header, e.guessed = buildHeader(e.raw, cs)
+		}
+	}
+	for _, g := range e.guessed {
+		p.problem("undeclared 8-bit header %s", g)
+	}
+	return e, true
+}
+
+// firstTextCharset returns the first non-UTF-8 charset a text part declares.
+func firstTextCharset(e *entity) string {
+	if !e.isMultipart() {
+		cs := e.params["charset"]
+		if strings.HasPrefix(e.mediaType, "text/") && cs != "" && !isUTF8Name(cs) && !isASCIIName(cs) {
+			return cs
+		}
+		return ""
+	}
+	for _, c := range e.parts {
+		if cs := firstTextCharset(c); cs != "" {
+			return cs
+		}
+	}
+	return ""
+}
+
+// parseEntity reads the entity starting at data[start:]. bounds holds the
+// boundaries of the enclosing multiparts, innermost last: a delimiter line
+// of any of them ends the entity (RFC 2046 5.1.2: an inner part must not
+// contain an outer boundary), which also recovers from inner multiparts
+// that never close. It returns the entity and the offset where it ended.
+// defaultType applies when Content-Type is missing (message/rfc822 inside
+// multipart/digest).
+func (p *parser) parseEntity(data []byte, start int, bounds []string, defaultType string) (*entity, int) {
+	p.entities++
+	fields, bodyAt, skipped := splitHeader(data[start:])
+	if d := findDelimiter(data, start, start+bodyAt, bounds); d.found {
+		// The part ended inside what looked like its header.
+		fields, bodyAt, skipped = splitHeader(data[start:d.line])
+		if start+bodyAt > d.line {
+			bodyAt = d.line - start
+		}
+	}
+	if skipped > 0 && len(bounds) > 0 {
+		p.problem("skipped %d malformed header line(s) in a MIME part", skipped)
+	}
+	e := &entity{raw: fields}
+	e.header, e.guessed = buildHeader(fields, declaredCharset(fields))
+	if len(bounds) > 0 {
+		for _, g := range e.guessed {
+			p.problem("undeclared 8-bit header %s in a MIME part", g)
+		}
+	}
+	e.mediaType, e.params = defaultType, map[string]string{}
+	if ct := e.header.Get("Content-Type"); ct != "" {
+		mt, params := parseMediaType(ct)
+		if !strings.Contains(mt, "/") || strings.HasPrefix(mt, "/") || strings.HasSuffix(mt, "/") {
+			p.problem("invalid Content-Type %q read as text/plain", truncate(ct, 60))
+			mt = "text/plain"
+		}
+		e.mediaType, e.params = mt, params
+	}
+	if cd := e.header.Get("Content-Disposition"); cd != "" {
+		e.disp, e.dparams = parseMediaType(cd)
+	}
+	bodyStart := start + bodyAt
+	if strings.HasPrefix(e.mediaType, "multipart/") {
+		boundary := e.params["boundary"]
+		switch {
+		case boundary == "":
+			p.problem("%s without boundary read as text", e.mediaType)
+			e.mediaType = "text/plain"
+		case len(bounds) >= maxDepth || p.entities >= maxEntities:
+			p.problem("MIME nesting too deep or too many parts: rest kept as an attachment")
+			e.mediaType = "application/octet-stream"
+		default:
+			if end, ok := p.parseParts(e, data, bodyStart, append(bounds[:len(bounds):len(bounds)], boundary)); ok {
+				return e, end
+			}
+			// No part at all: read the body as text rather than lose it.
+			p.problem("%s boundary %q never appears: body read as text", e.mediaType, truncate(boundary, 40))
+			e.mediaType = "text/plain"
+		}
+	}
+	end := len(data)
+	if d := findDelimiter(data, bodyStart, len(data), bounds); d.found {
+		end = d.line
+	}
+	e.body = data[bodyStart:trimBreak(data, bodyStart, end)]
+	return e, end
+}
+
+// parseParts reads the parts of multipart e, whose own boundary is the last
+// of bounds. It returns where the multipart ended, and false when no part
+// was found.
+func (p *parser) parseParts(e *entity, data []byte, pos int, bounds []string) (int, bool) {
+	own := len(bounds) - 1
+	child := "text/plain"
+	if e.mediaType == "multipart/digest" {
+		child = "message/rfc822"
+	}
+	for {
+		d := findDelimiter(data, pos, len(data), bounds)
+		if !d.found || d.level != own {
+			// End of data, or an enclosing boundary: this multipart was
+			// never closed.
+			if len(e.parts) == 0 {
+				return 0, false
+			}
+			if last := e.parts[len(e.parts)-1]; !d.found && gluedClose(last, bounds[own]) {
+				return len(data), true
+			}
+			p.problem("%s not terminated (truncated message?)", e.mediaType)
+			if !d.found {
+				return len(data), true
+			}
+			return d.line, true
+		}
+		if d.close {
+			if len(e.parts) == 0 {
+				return 0, false
+			}
+			// The epilogue runs to the next enclosing delimiter.
+			if next := findDelimiter(data, d.next, len(data), bounds[:own]); next.found {
+				return next.line, true
+			}
+			return len(data), true
+		}
+		if p.entities >= maxEntities {
+			p.problem("too many MIME parts: the rest is ignored")
+			return len(data), true
+		}
+		part, end := p.parseEntity(data, d.next, bounds, child)
+		e.parts = append(e.parts, part)
+		pos = end
+	}
+}
+
+// gluedClose handles a close delimiter written without the line break
+// before it ("last line--boundary--" at the very end of the mail): it is cut
+// from the last part, which then ends where the sender meant.
+func gluedClose(last *entity, boundary string) bool {
+	if last.isMultipart() {
+		return false
+	}
+	body := bytes.TrimRight(last.body, " \t\r\n")
+	closeDelim := "--" + boundary + "--"
+	if !bytes.HasSuffix(body, []byte(closeDelim)) {
+		return false
+	}
+	last.body = body[:len(body)-len(closeDelim)]
+	return true
+}
+
+// delimiter is a boundary line found by findDelimiter.
+type delimiter struct {
+	found bool
+	line  int  // offset of the line
+	next  int  // offset after the line
+	level int  // index in bounds of the boundary it belongs to
+	close bool // "--boundary--"
+}
+
+// findDelimiter finds the first delimiter line of any boundary in bounds
+// that starts in data[from:to]. The innermost boundary is tried first, so
+// nested boundaries that share a prefix resolve the way the sender meant.
+func findDelimiter(data []byte, from, to int, bounds []string) delimiter {
+	if len(bounds) == 0 {
+		return delimiter{}
+	}
+	for pos := from; pos < to && pos < len(data); {
+		i := pos
+		if i > 0 && data[i-1] != '\n' || !bytes.HasPrefix(data[i:], dashes) {
+			j := bytes.Index(data[pos:], lineDashes)
+			if j < 0 {
+				return delimiter{}
+			}
+			i = pos + j + 1
+			if i >= to {
+				return delimiter{}
+			}
+		}
+		line, next := nextLine(data, i)
+		for level := len(bounds) - 1; level >= 0; level-- {
+			if ok, isClose := isDelimiterLine(line, bounds[level]); ok {
+				return delimiter{found: true, line: i, next: next, level: level, close: isClose}
+			}
+		}
+		pos = next
+	}
+	return delimiter{}
+}
+
+var (
+	dashes     = []byte("--")
+	lineDashes = []byte("\n--")
+)
+
+// isDelimiterLine reports whether line is "--boundary" (optionally followed
+// by blanks) or the close delimiter "--boundary--".
+func isDelimiterLine(line []byte, boundary string) (ok, isClose bool) {
+	if len(line) < 2+len(boundary) || string(line[2:2+len(boundary)]) != boundary {
+		return false, false
+	}
+	rest := line[2+len(boundary):]
+	if bytes.HasPrefix(rest, dashes) {
+		return true, true
+	}
+	return len(bytes.TrimRight(rest, " \t\r")) == 0, false
+}
+
+// trimBreak returns the end of a part's content: the line break before a
+// delimiter belongs to the delimiter.
+func trimBreak(data []byte, start, end int) int {
+	if end > start && end < len(data) && data[end-1] == '\n' {
+		return end - 1
+	}
+	return end
+}
+
+// decodedBody returns the transfer-decoded body of a leaf, decoding once.
+func (p *parser) decodedBody(e *entity) []byte {
+	if !e.done {
+		e.decoded = p.decodeTransfer(e.header.Get("Content-Transfer-Encoding"), e.body)
+		e.done = true
+	}
+	return e.decoded
+}
+
+// truncate shortens s for problem messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
+}

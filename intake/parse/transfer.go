@@ -1,0 +1,122 @@
+package parse
+
+import (
+	"bytes"
+	"strings"
+)
+
+// decodeTransfer undoes a Content-Transfer-Encoding. Every decoder here is
+// lenient: bad input yields the bytes that could be read and a problem, so
+// a slightly broken attachment is still delivered. The result never shares
+// memory with the caller's raw message.
+func (p *parser) decodeTransfer(cte string, body []byte) []byte {
+	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
+	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none", "plain", "text":
+		return bytes.Clone(body)
+	case "base64", "x-base64":
+		out, invalid := decodeBase64(body)
+		switch {
+		case invalid == 0:
+		case invalid*100 > len(body):
+			// Not base64 at all (a mislabelled part): keep it as it came.
+			p.problem("part labelled base64 is not base64: kept as is")
+			return bytes.Clone(body)
+		default:
+			p.problem("invalid base64 data decoded leniently")
+		}
+		return out
+	case "quoted-printable", "x-quoted-printable", "quotedprintable", "qp":
+		return decodeQuotedPrintable(body)
+	case "x-uuencode", "uuencode", "x-uue", "uue":
+		if f, ok := uudecodeBlock(body); ok {
+			return f.data
+		}
+		p.problem("undecodable uuencoded part kept as is")
+		return bytes.Clone(body)
+	default:
+		p.problem("unknown transfer encoding %q: body kept as is", truncate(cte, 40))
+		return bytes.Clone(body)
+	}
+}
+
+// decodeBase64 decodes base64 while skipping line breaks, blanks and stray
+// characters, and tolerating missing or early padding (several encoded
+// chunks glued together). invalid counts the characters it had to skip.
+func decodeBase64(src []byte) (out []byte, invalid int) {
+	out = make([]byte, 0, len(src)*3/4)
+	var acc uint32
+	n := 0
+	for _, c := range src {
+		v := base64Value(c)
+		if v < 0 {
+			switch c {
+			case '=':
+				// Padding ends a quantum; flush what it carried.
+				n = flushBase64(&out, acc, n)
+				acc = 0
+			case ' ', '\t', '\r', '\n':
+			default:
+				invalid++
+			}
+			continue
+		}
+		acc = acc<<6 | uint32(v)
+		n++
+		if n == 4 {
+			out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
+			acc, n = 0, 0
+		}
+	}
+	if n == 1 {
+		invalid++ // a single leftover digit carries no full byte
+	}
+	flushBase64(&out, acc, n)
+	return out, invalid
+}
+
+// flushBase64 emits the bytes of a partial quantum of n digits.
+func flushBase64(out *[]byte, acc uint32, n int) int {
+	switch n {
+	case 2:
+		*out = append(*out, byte(acc>>4))
+	case 3:
+		*out = append(*out, byte(acc>>10), byte(acc>>2))
+	}
+	return 0
+}
+
+// decodeQuotedPrintable decodes RFC 2045 quoted-printable: soft line breaks
+// are removed, trailing blanks dropped, and an "=" not followed by two hex
+// digits is kept literally instead of failing the part.
+func decodeQuotedPrintable(src []byte) []byte {
+	out := make([]byte, 0, len(src))
+	for len(src) > 0 {
+		line := src
+		nl := bytes.IndexByte(src, '\n')
+		hasNL := nl >= 0
+		if hasNL {
+			line, src = src[:nl], src[nl+1:]
+		} else {
+			src = nil
+		}
+		line = bytes.TrimRight(line, " \t\r")
+		soft := false
+		if len(line) > 0 && line[len(line)-1] == '=' {
+			soft = true
+			line = line[:len(line)-1]
+		}
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			if c == '=' && i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
+				out = append(out, unhex(line[i+1])<<4|unhex(line[i+2]))
+				i += 2
+				continue
+			}
+			out = append(out, c)
+		}
+		if hasNL && !soft {
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
