@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"config":  {"check a configuration file: config check FILE", cmdConfig},
 		"ticket":  {"list, show and work tickets: ticket list|show ...", cmdTicket},
 		"version": {"print the version", cmdVersion},
+		"inspect": {"show how postdesk reads mail files: inspect [--json] FILE...", cmdInspect},
 	}
 }
 

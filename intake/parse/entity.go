@@ -44,7 +44,10 @@ func (p *parser) parseTop(data []byte) (*entity, bool) {
 	}
 	fields, _, _ := splitHeader(data)
 	if len(fields) == 0 {
-		return nil, false
+		// No header at all: an MTA would have added one. Keep the whole
+		// input as the body so the mail can still be looked at and kept.
+		p.problem("no header section: the whole input is read as the body")
+		data = append([]byte("\n"), data...)
 	}
 	e, _ := p.parseEntity(data, 0, nil, "text/plain")
 	if len(e.guessed) > 0 {

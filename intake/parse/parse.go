@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// ErrNotMail is returned (wrapped) when the input has no header section at
-// all, so it cannot be a mail message.
+// ErrNotMail is returned (wrapped) when the input holds nothing but white
+// space. Input without a header is read as a body, with a problem noted.
 var ErrNotMail = errors.New("parse: not a mail message")
 
 // errInternal marks the last-line-of-defence recovery in Parse. The fuzz test
@@ -130,7 +130,7 @@ func Parse(raw []byte) (msg *Message, err error) {
 	data := normalizeNewlines(raw)
 	root, ok := p.parseTop(data)
 	if !ok {
-		return nil, fmt.Errorf("%w: no header section", ErrNotMail)
+		return nil, fmt.Errorf("%w: nothing to read", ErrNotMail)
 	}
 	m := &Message{Header: root.header}
 	p.fillHeaderFields(m, raw)

@@ -210,9 +210,26 @@ func wantProblem(t *testing.T, m *Message, substr string) {
 }
 
 func TestParseRefusesNonMail(t *testing.T) {
-	for _, in := range []string{"", "   \r\n\n", "just some words\nand more\n", "\n\n no header\n", "\x00\x01\x02"} {
+	for _, in := range []string{"", "   \r\n\n", "\n\n\n"} {
 		if _, err := Parse([]byte(in)); !errors.Is(err, ErrNotMail) {
 			t.Errorf("Parse(%q) error %v, want ErrNotMail", in, err)
+		}
+	}
+}
+
+// Input without any header is kept as a body, with the problem said.
+func TestParseHeaderlessInput(t *testing.T) {
+	for _, in := range []string{"just some words\nand more\n", "\n\n no header\n", "\x00\x01\x02 binary"} {
+		m, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if m.From.Address != "" || m.MessageID == "" || !m.SyntheticID ||
+			!strings.Contains(strings.Join(m.Problems, "\n"), "no header section") {
+			t.Errorf("Parse(%q) = from %q id %q problems %q", in, m.From.Address, m.MessageID, m.Problems)
+		}
+		if strings.TrimSpace(in) != "" && !strings.Contains(m.Text, strings.Fields(in)[0]) {
+			t.Errorf("Parse(%q): text %q lost the body", in, m.Text)
 		}
 	}
 }
