@@ -78,7 +78,7 @@ func (t *Tx) UpsertContact(ctx context.Context, c Contact) (id int64, out Contac
 		INSERT INTO customers (email, name) VALUES ($1, $2)
 		ON CONFLICT ((lower(email))) DO UPDATE
 		   SET name = CASE WHEN customers.name = '' THEN EXCLUDED.name ELSE customers.name END
-		RETURNING id, email, name`, email, strings.TrimSpace(c.Name)).Scan(&id, &out.Email, &out.Name)
+		RETURNING id, email, name`, email, Clean(strings.TrimSpace(c.Name))).Scan(&id, &out.Email, &out.Name)
 	if err != nil {
 		return 0, out, fmt.Errorf("ticket: contact %s: %w", email, err)
 	}
@@ -87,7 +87,8 @@ func (t *Tx) UpsertContact(ctx context.Context, c Contact) (id int64, out Contac
 
 // Open creates a ticket with its first message and collaborators.
 func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) {
-	if strings.TrimSpace(nt.Subject) == "" {
+	nt.Subject = Clean(strings.TrimSpace(nt.Subject))
+	if nt.Subject == "" {
 		nt.Subject = "(no subject)"
 	}
 	if nt.Priority == "" {
@@ -112,7 +113,7 @@ func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) 
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (number) DO NOTHING
 			RETURNING id`,
-			number, strings.TrimSpace(nt.Subject), nt.Priority, nt.DepartmentID,
+			number, nt.Subject, nt.Priority, nt.DepartmentID,
 			nullID(nt.HelpTopicID), customerID, nullID(nt.MailboxID)).Scan(&id)
 		if err == nil {
 			break
@@ -222,6 +223,9 @@ func (t *Tx) insertMessage(ctx context.Context, tk *Ticket, msg Message) (*Messa
 	case ActorCustomer:
 		customerID = nullID(msg.Author.ID)
 	}
+	msg.Body, msg.FullText, msg.HTML = Clean(msg.Body), Clean(msg.FullText), Clean(msg.HTML)
+	msg.Author.Name, msg.MessageID = Clean(msg.Author.Name), Clean(msg.MessageID)
+	msg.InReplyTo, msg.References = cleanAll(msg.InReplyTo), cleanAll(msg.References)
 	if msg.FullText == "" {
 		msg.FullText = msg.Body
 	}
@@ -250,6 +254,7 @@ func (t *Tx) insertAttachment(ctx context.Context, messageID int64, a *Attachmen
 	sum := sha256.Sum256(a.Content)
 	a.SHA256 = hex.EncodeToString(sum[:])
 	a.Size = int64(len(a.Content))
+	a.Filename, a.ContentType, a.ContentID = Clean(a.Filename), Clean(a.ContentType), Clean(a.ContentID)
 	if a.ContentType == "" {
 		a.ContentType = "application/octet-stream"
 	}
@@ -400,6 +405,24 @@ func (t *Tx) AddCollaborator(ctx context.Context, tk *Ticket, actor Actor, c Con
 // failure or a refused command.
 func (t *Tx) Record(ctx context.Context, tk *Ticket, ev Event) (Event, error) {
 	return t.record(ctx, tk, ev, nil)
+}
+
+// Clean makes text storable: valid UTF-8 without NUL bytes, which
+// PostgreSQL's text type refuses. Mail can carry both.
+func Clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+func cleanAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = Clean(s)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

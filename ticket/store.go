@@ -109,6 +109,7 @@ func (t *Tx) record(ctx context.Context, tk *Ticket, ev Event, msg *Message) (Ev
 	default:
 		return ev, fmt.Errorf("ticket: event %s: %w: actor kind %q", ev.Action, ErrInvalid, ev.Actor.Kind)
 	}
+	ev.Old, ev.New, ev.Detail, ev.Actor.Name = Clean(ev.Old), Clean(ev.New), Clean(ev.Detail), Clean(ev.Actor.Name)
 	var msgID *int64
 	if msg != nil {
 		msgID = nullID(msg.ID)
