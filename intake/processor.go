@@ -228,10 +228,13 @@ type delivery struct {
 // insertInbound stores the raw mail, or reports errDuplicate with the first
 // delivery's outcome when it was stored before.
 func (d *delivery) insertInbound(ctx context.Context) error {
-	id := messageIDOf(d.msg, d.raw)
+	id := ticket.Clean(messageIDOf(d.msg, d.raw))
 	key := id
-	if d.msg == nil || d.msg.SyntheticID {
-		key = "sha256:" + strings.TrimSuffix(strings.TrimPrefix(id, "sha256-"), "@postdesk.invalid")
+	if d.msg == nil || d.msg.SyntheticID || !wellFormedID(id) {
+		// No usable Message-ID: the content is the key, so that unrelated
+		// mails sharing a broken id are never merged.
+		sum := sha256.Sum256(d.raw)
+		key = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	var mailboxID *int64
 	if m, ok := d.mailbox(); ok {
@@ -248,7 +251,7 @@ func (d *delivery) insertInbound(ctx context.Context) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'quarantined', 'being processed')
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id`,
-		d.env.Transport, mailboxID, uidValidity, uid, d.env.Remote, d.env.MailFrom, nonNil(d.env.Rcpt),
+		d.env.Transport, mailboxID, uidValidity, uid, ticket.Clean(d.env.Remote), ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt),
 		id, key, d.raw, len(d.raw)).Scan(&d.res.InboundID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var number *string
@@ -284,6 +287,21 @@ func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 		return fmt.Errorf("intake: record outcome: %w", err)
 	}
 	return nil
+}
+
+// wellFormedID reports whether a Message-ID has the left@right form that
+// makes it worth trusting as a mail's identity.
+func wellFormedID(id string) bool {
+	left, right, ok := strings.Cut(id, "@")
+	return ok && left != "" && right != "" && !strings.ContainsAny(id, " \t<>")
+}
+
+func cleanAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = ticket.Clean(s)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

@@ -217,3 +217,25 @@ func TestLMTPAnswersPerRecipient(t *testing.T) {
 		t.Fatalf("%d tickets, want one for a mail to two mailboxes", n)
 	}
 }
+
+// Found by the IMAP poller's tests: a malformed Message-ID must not merge
+// unrelated mails, and a NUL byte must not make a mail impossible to commit.
+func TestBrokenIDsAndNULsAreStored(t *testing.T) {
+	r := newRig(t, nil, nil)
+	a := mail("f@b.example", "support@bank.example", "printer jam", "the printer is jammed", "Message-ID: not-an-id")
+	b := mail("g@b.example", "support@bank.example", "password reset", "please reset it", "Message-ID: not-an-id")
+	r.mustSend("f@b.example", []string{"support@bank.example"}, a)
+	r.mustSend("g@b.example", []string{"support@bank.example"}, b)
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 2 {
+		t.Fatalf("%d tickets from two different mails sharing a broken Message-ID", n)
+	}
+	r.mustSend("f@b.example", []string{"support@bank.example"}, a) // the same mail again is still one
+	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 2 {
+		t.Fatalf("%d stored mails, want 2", n)
+	}
+	nul := mail("k@b.example", "support@bank.example", "nul", "hel=00lo", "Content-Transfer-Encoding: quoted-printable")
+	r.mustSend("k@b.example", []string{"support@bank.example"}, nul)
+	if in := r.inbound(messageID(nul)); in.outcome != "new_ticket" {
+		t.Fatalf("mail with a NUL: %s (%s)", in.outcome, in.reason)
+	}
+}
