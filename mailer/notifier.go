@@ -1,0 +1,309 @@
+package mailer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// Notifier decides, renders and queues the notices that ticket changes
+// cause, inside the transaction that makes the changes. It implements
+// ticket.Notifier and is safe for concurrent use.
+type Notifier struct {
+	opts    Options
+	numbers ticket.Numbering
+	log     *slog.Logger
+}
+
+var _ ticket.Notifier = (*Notifier)(nil)
+
+// NewNotifier checks the options the notifier needs and returns it.
+// numbers is the store's ticket numbering (for the subject token).
+func NewNotifier(opts Options, numbers ticket.Numbering) (*Notifier, error) {
+	if err := opts.checkNotifier(); err != nil {
+		return nil, err
+	}
+	return &Notifier{opts: opts, numbers: numbers, log: opts.logger()}, nil
+}
+
+// Notify queues the notices for changes in tx. It is called by
+// ticket.Store.InTx just before commit.
+func (n *Notifier) Notify(ctx context.Context, tx pgx.Tx, changes []ticket.Change) error {
+	queued := 0
+	for _, group := range byTicket(changes) {
+		notices, err := n.plan(ctx, tx, group)
+		if err != nil {
+			return err
+		}
+		for i := range notices {
+			pending, err := n.enqueue(ctx, tx, &notices[i])
+			if err != nil {
+				return err
+			}
+			if pending {
+				queued++
+			}
+		}
+	}
+	return n.wake(ctx, tx, queued)
+}
+
+// wake tells listening workers that there is mail; PostgreSQL delivers the
+// notification at commit, and drops it on rollback.
+func (n *Notifier) wake(ctx context.Context, tx pgx.Tx, queued int) error {
+	if queued == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
+		return fmt.Errorf("mailer: notify workers: %w", err)
+	}
+	return nil
+}
+
+// NotifyChannel is the PostgreSQL channel workers LISTEN on.
+const NotifyChannel = "postdesk_outbox"
+
+// byTicket splits changes into per-ticket groups, in order of appearance.
+func byTicket(changes []ticket.Change) [][]ticket.Change {
+	var order []int64
+	groups := map[int64][]ticket.Change{}
+	for _, c := range changes {
+		if c.Ticket == nil {
+			continue
+		}
+		id := c.Ticket.ID
+		if _, ok := groups[id]; !ok {
+			order = append(order, id)
+		}
+		groups[id] = append(groups[id], c)
+	}
+	out := make([][]ticket.Change, 0, len(order))
+	for _, id := range order {
+		out = append(out, groups[id])
+	}
+	return out
+}
+
+// outbound is a rendered notice, as a row of outbound_mails.
+type outbound struct {
+	TicketID  int64
+	EventID   int64
+	MessageID string
+	Template  string
+	Recipient string
+	Kind      string
+	From      string
+	Subject   string
+	Automatic bool
+	Raw       []byte
+}
+
+// enqueue renders nt and stores it; pending is false when the notice was
+// held back by the per-recipient cap.
+func (n *Notifier) enqueue(ctx context.Context, tx pgx.Tx, nt *notice) (pending bool, err error) {
+	out, err := n.build(ctx, tx, nt)
+	if err != nil {
+		return false, err
+	}
+	state, reason := "pending", ""
+	if capped(nt) {
+		over, count, err := n.overLimit(ctx, tx, nt.to.Email)
+		if err != nil {
+			return false, err
+		}
+		if over {
+			state = "suppressed"
+			reason = fmt.Sprintf("not sent: %d automatic mails went to this address in the past hour (limit %d); a loop with an autoresponder is likely",
+				count, n.opts.autoReplyLimit())
+			n.log.Warn("automatic notice suppressed", "ticket", ticketNumber(nt.ticket), "recipient", nt.to.Email,
+				"template", nt.template, "message_id", out.MessageID, "count", count)
+		}
+	}
+	var ticketID, eventID *int64
+	if out.TicketID != 0 {
+		ticketID = &out.TicketID
+	}
+	if out.EventID != 0 {
+		eventID = &out.EventID
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient, recipient_kind,
+		                            mail_from, subject, automatic, raw, state, last_error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		ticketID, eventID, out.MessageID, out.Template, out.Recipient, out.Kind,
+		out.From, out.Subject, out.Automatic, out.Raw, state, reason)
+	if err != nil {
+		return false, fmt.Errorf("mailer: queue %s to %s: %w", nt.template, nt.to.Email, err)
+	}
+	return state == "pending", nil
+}
+
+// capped reports whether the per-recipient cap applies: to automatic mail
+// that answers someone outside the organisation (or an unverified mail),
+// where a loop with an autoresponder can start. Alerts to our own agents
+// are not capped: a busy queue must not silence them.
+func capped(nt *notice) bool {
+	if !nt.automatic {
+		return false
+	}
+	switch nt.to.Kind {
+	case kindCustomer, kindCollaborator:
+		return true
+	}
+	return nt.direct // an answer to a mail that may not be the agent's
+}
+
+// overLimit counts the automatic mails queued or sent to addr in the past
+// hour.
+func (n *Notifier) overLimit(ctx context.Context, q ticket.Querier, addr string) (bool, int, error) {
+	limit := n.opts.autoReplyLimit()
+	if limit < 0 {
+		return false, 0, nil
+	}
+	var count int
+	err := q.QueryRow(ctx, `
+		SELECT count(*) FROM outbound_mails
+		 WHERE lower(recipient) = lower($1) AND automatic AND state IN ('pending', 'sent')
+		   AND created_at > clock_timestamp() - interval '1 hour'`, addr).Scan(&count)
+	if err != nil {
+		return false, 0, fmt.Errorf("mailer: count mails to %s: %w", addr, err)
+	}
+	return count >= limit, count, nil
+}
+
+// build renders a notice into its complete MIME message.
+func (n *Notifier) build(ctx context.Context, q ticket.Querier, nt *notice) (outbound, error) {
+	tk := nt.ticket
+	dept := ""
+	if tk != nil {
+		dept = tk.DepartmentName
+	}
+	r, err := n.opts.Templates.Render(nt.template, dept, n.data(nt))
+	if err != nil {
+		return outbound{}, fmt.Errorf("mailer: %w", err)
+	}
+	subject := r.Subject
+	if tk != nil {
+		subject = n.numbers.Subject(tk.Number, subject)
+	}
+	fromName, from := n.opts.sender(tk, nt.mailbox)
+	id, err := newMessageID(n.opts.MessageIDDomain)
+	if err != nil {
+		return outbound{}, err
+	}
+	env := envelope{
+		FromName: fromName, From: from, ToName: nt.to.Name, To: nt.to.Email,
+		Subject: subject, MessageID: id, AutoSubmitted: nt.autoSubmitted,
+		LoopDomain: n.opts.MessageIDDomain, Date: time.Now(), Text: r.Text, HTML: r.HTML,
+	}
+	if tk != nil {
+		env.Ticket = tk.Number
+		env.ReplyTo = n.replyTo(from, tk.Number, nt.to)
+		thread, err := threadIDs(ctx, q, tk.ID, nt.to.Email)
+		if err != nil {
+			return outbound{}, err
+		}
+		env.References = thread
+	}
+	if nt.inReplyTo != "" && validID(nt.inReplyTo) {
+		env.References = append(env.References, nt.inReplyTo)
+	}
+	env.References = trimReferences(env.References)
+	if len(env.References) > 0 {
+		env.InReplyTo = env.References[len(env.References)-1]
+	}
+	if nt.attach && nt.message != nil {
+		env.Attachments = n.attachments(nt.message)
+	}
+	raw, err := compose(env)
+	if err != nil {
+		return outbound{}, err
+	}
+	out := outbound{
+		EventID: nt.eventID, MessageID: id, Template: nt.template, Recipient: nt.to.Email, Kind: nt.to.Kind,
+		From: from, Subject: subject, Automatic: nt.automatic, Raw: raw,
+	}
+	if tk != nil {
+		out.TicketID = tk.ID
+	}
+	return out, nil
+}
+
+// attachments returns the message's files to copy into a notice, or none
+// when they are not at hand or too big together.
+func (n *Notifier) attachments(m *ticket.Message) []ticket.Attachment {
+	limit := n.opts.maxAttachmentBytes()
+	var total int64
+	for _, a := range m.Attachments {
+		if a.Content == nil && a.Size > 0 {
+			return nil
+		}
+		total += int64(len(a.Content))
+	}
+	if limit < 0 || total > limit {
+		return nil
+	}
+	return m.Attachments
+}
+
+// replyTo is the recipient's signed reply address for the ticket, so that
+// an answer proves who wrote it; empty for a department address, which
+// belongs to no one in particular.
+func (n *Notifier) replyTo(mailbox, number string, r recipient) string {
+	switch r.Kind {
+	case kindAgent:
+		if len(r.Secret) == 0 {
+			return ""
+		}
+		key := ticket.ReplyKey(n.opts.ReplySecret, r.Secret)
+		return ticket.SignedReplyAddress(mailbox, number, ticket.ReplyRecipient{Agent: true, ID: r.ID}, key)
+	case kindCustomer, kindCollaborator:
+		if r.ID == 0 {
+			return ""
+		}
+		key := ticket.ReplyKey(n.opts.ReplySecret, nil)
+		return ticket.SignedReplyAddress(mailbox, number, ticket.ReplyRecipient{ID: r.ID}, key)
+	}
+	return ""
+}
+
+// sender returns the From of a notice: the mailbox given, else the
+// ticket's mailbox, else the default.
+func (o Options) sender(tk *ticket.Ticket, mailbox string) (name, addr string) {
+	addr = mailbox
+	if addr == "" && tk != nil {
+		addr = tk.MailboxAddress
+	}
+	if addr == "" {
+		addr = o.DefaultFrom
+	}
+	if addr == "" {
+		boxes := make([]string, 0, len(o.Mailboxes))
+		for a := range o.Mailboxes {
+			boxes = append(boxes, a)
+		}
+		sort.Strings(boxes)
+		if len(boxes) > 0 {
+			addr = boxes[0]
+		}
+	}
+	name = o.Mailboxes[strings.ToLower(addr)]
+	if name == "" {
+		name = o.OrgName
+	}
+	return name, addr
+}
+
+func ticketNumber(tk *ticket.Ticket) string {
+	if tk == nil {
+		return ""
+	}
+	return tk.Number
+}

@@ -1,0 +1,156 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// Worker delivers queued notices. Several workers, in one process or many,
+// may share one database: each notice is claimed by exactly one of them.
+type Worker struct {
+	store *ticket.Store
+	pool  *pgxpool.Pool
+	queue Queue
+	relay *relay
+	dkim  *dkimSigner
+	log   *slog.Logger
+}
+
+// NewWorker checks the relay and DKIM options and returns a worker that
+// delivers the notices queued in store's database.
+func NewWorker(store *ticket.Store, opts Options) (*Worker, error) {
+	if err := opts.checkRelay(); err != nil {
+		return nil, err
+	}
+	w := &Worker{store: store, pool: store.Pool(), queue: opts.Queue.withDefaults(),
+		relay: newRelay(opts.Relay), log: opts.logger()}
+	if opts.DKIM != nil {
+		var err error
+		if w.dkim, err = newDKIMSigner(opts.DKIM); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// Run delivers notices until ctx ends, then returns nil. It wakes when a
+// transaction queues a notice (LISTEN), when a retry falls due, and every
+// poll interval in case a notification was missed. Stopping is safe at any
+// moment: a notice whose delivery was interrupted stays queued.
+func (w *Worker) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.listen(lctx, wake)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for {
+		n, err := w.DeliverBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := w.queue.PollInterval
+		switch {
+		case err != nil:
+			w.log.Error("outbox: delivery round failed", "err", err)
+			wait = 5 * w.queue.PollInterval
+		case n > 0:
+			continue // more may be due; an empty claim ends the round
+		default:
+			if d, ok := w.nextDue(ctx); ok && d < wait {
+				// Rows due now but locked by another worker: do not spin.
+				wait = max(d, 50*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// listen turns notifications on NotifyChannel into wake-ups, reconnecting
+// when the connection drops; polling covers the gaps.
+func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := w.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		w.log.Warn("outbox: listener lost, polling until it is back", "err", err)
+		t := time.NewTimer(5 * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) listenOnce(ctx context.Context, wake chan<- struct{}) error {
+	c, err := w.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("mailer: listen: %w", err)
+	}
+	// A LISTENing connection must not go back to the pool for others.
+	conn := c.Hijack()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		conn.Close(cctx) //nolint:errcheck // closing on the way out
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+		return fmt.Errorf("mailer: listen: %w", err)
+	}
+	signal(wake) // whatever was queued before LISTEN took effect
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("mailer: listen: %w", err)
+		}
+		signal(wake)
+	}
+}
+
+func signal(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// nextDue returns how long until the next pending notice falls due, by the
+// database's clock; ok is false when nothing is pending.
+func (w *Worker) nextDue(ctx context.Context) (time.Duration, bool) {
+	var secs *float64
+	err := w.pool.QueryRow(ctx, `
+		SELECT extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8
+		  FROM outbound_mails WHERE state = 'pending'`).Scan(&secs)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			w.log.Warn("outbox: next due time", "err", err)
+		}
+		return 0, false
+	}
+	if secs == nil {
+		return 0, false
+	}
+	return max(0, time.Duration(*secs*float64(time.Second))), true
+}
