@@ -8,6 +8,8 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/postdesk/postdesk/intake/parse"
+	"github.com/postdesk/postdesk/mailer"
+	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -194,14 +196,14 @@ func (d *delivery) agentMail(ctx context.Context, tk *ticket.Ticket, agent ticke
 	actor := ticket.AgentActor(agent)
 	cmds, text, perr := parseCommands(d.replyText())
 	if perr != nil {
-		return d.refuse(ctx, tk, actor, perr.Error())
+		return d.refuse(ctx, tk, agent, perr.Error())
 	}
 	plan, refusal, err := d.planCommands(ctx, tk, cmds)
 	if err != nil {
 		return d.res, err
 	}
 	if refusal != "" {
-		return d.refuse(ctx, tk, actor, refusal)
+		return d.refuse(ctx, tk, agent, refusal)
 	}
 	if !cmds.any && text == "" {
 		d.res.Outcome, d.res.Reason = OutcomeIgnored, "empty reply from "+agent.Email
@@ -288,15 +290,30 @@ func (d *delivery) planCommands(ctx context.Context, tk *ticket.Ticket, c comman
 	return p, "", nil
 }
 
-// refuse records why an agent's mail changed nothing; the mailer answers the
-// agent with the reason.
-func (d *delivery) refuse(ctx context.Context, tk *ticket.Ticket, actor ticket.Actor, why string) (Result, error) {
-	if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: actor, Action: ticket.ActionCommandRefused,
-		New: actor.Email, Detail: why}); err != nil {
+// refuse records why an agent's mail changed nothing and answers the agent
+// with the reason.
+func (d *delivery) refuse(ctx context.Context, tk *ticket.Ticket, agent ticket.Agent, why string) (Result, error) {
+	if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: ticket.AgentActor(agent), Action: ticket.ActionCommandRefused,
+		New: agent.Email, Detail: why}); err != nil {
+		return d.res, err
+	}
+	if err := d.answer(ctx, templates.AgentCommandError, tk, agent, why); err != nil {
 		return d.res, err
 	}
 	d.res.Outcome, d.res.Reason = OutcomeRejected, why
 	return d.res, d.finish(ctx, tk.ID)
+}
+
+// answer queues a reply to the agent's own mail, in this transaction.
+func (d *delivery) answer(ctx context.Context, template string, tk *ticket.Ticket, agent ticket.Agent, why string) error {
+	if d.p.opts.Answers == nil {
+		return nil
+	}
+	box, _ := d.mailbox()
+	return d.p.opts.Answers.NotifyAgent(ctx, d.tx.DB(), mailer.AgentNotice{
+		Template: template, Ticket: tk, Agent: agent, Mailbox: box.Address,
+		Subject: d.msg.Subject, MessageID: d.msg.MessageID, Date: d.msg.Date, Error: why,
+	})
 }
 
 func addrs(list []parse.Address) []string {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/postdesk/postdesk/intake/parse"
+	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	AgentMail AgentMailPolicy
 	Logger    *slog.Logger
 	Metrics   *Metrics
+	// Answers queues the replies to agents whose mail was refused; nil
+	// sends none.
+	Answers *mailer.Notifier
 }
 
 // AgentMailPolicy decides how far mail from agent addresses is trusted.

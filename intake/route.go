@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -49,6 +50,11 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 			"reply address for this ticket, and no trusted DKIM/SPF pass): no command in it ran", from.Address)
 		if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: ticket.Actor{Kind: ticket.ActorSystem, Name: "intake"},
 			Action: ticket.ActionCommandRefused, New: from.Address, Detail: why}); err != nil {
+			return d.res, err
+		}
+		// Tell the agent at their real address: if they wrote it, they learn
+		// why nothing ran; if someone else did, they learn of the attempt.
+		if err := d.answer(ctx, templates.AgentUnauthenticated, tk, *agent, why); err != nil {
 			return d.res, err
 		}
 		if d.p.opts.AgentMail.Quarantine {
@@ -141,14 +147,23 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 		if c := cmds.customer; c != "" || perr != nil {
 			// An agent opens a ticket on a customer's behalf: only with proof.
 			if how := d.authenticated(*agent, threading{}); how == "" {
-				return d.keep(ctx, OutcomeQuarantined, fmt.Sprintf("mail from agent address %s with commands could not be "+
-					"authenticated (no trusted DKIM/SPF pass): no ticket opened", from.Address))
+				why := fmt.Sprintf("mail from agent address %s with commands could not be authenticated "+
+					"(no trusted DKIM/SPF pass): no ticket opened", from.Address)
+				if err := d.answer(ctx, templates.AgentUnauthenticated, nil, *agent, why); err != nil {
+					return d.res, err
+				}
+				return d.keep(ctx, OutcomeQuarantined, why)
+			}
+			if perr == nil {
+				if customer.Email, err = ticket.NormalizeEmail(c); err != nil {
+					perr = fmt.Errorf("#customer %s: not an email address", c)
+				}
 			}
 			if perr != nil {
+				if err := d.answer(ctx, templates.AgentCommandError, nil, *agent, perr.Error()); err != nil {
+					return d.res, err
+				}
 				return d.keep(ctx, OutcomeRejected, perr.Error())
-			}
-			if customer.Email, err = ticket.NormalizeEmail(c); err != nil {
-				return d.keep(ctx, OutcomeRejected, "#customer: "+err.Error())
 			}
 			customer.Name, body = "", rest
 			author = ticket.AgentActor(*agent)

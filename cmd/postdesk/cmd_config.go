@@ -28,6 +28,13 @@ func cmdConfig(_ context.Context, a *app, args []string) int {
 	if err != nil {
 		return a.configError(err)
 	}
+	set, err := loadTemplates(cfg)
+	if err != nil {
+		return a.fail("%s: templates: %v", cfg.File, err)
+	}
+	if _, err := mailerOptions(cfg, set, nil); err != nil {
+		return a.fail("%s: %v", cfg.File, err)
+	}
 	fmt.Fprintf(a.stdout, "%s: OK (%d departments, %d agents, %d help topics, %d mailboxes)\n",
 		cfg.File, len(cfg.Departments), len(cfg.Agents), len(cfg.HelpTopics), len(cfg.Mailboxes))
 	if cfg.Database.URLMissing() {

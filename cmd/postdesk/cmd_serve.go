@@ -2,9 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net"
+	"net/http"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/poller"
+	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -19,6 +27,14 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		return a.configError(err)
 	}
 	log := a.logger(cfg)
+	set, err := loadTemplates(cfg)
+	if err != nil {
+		return a.fail("templates: %v", err)
+	}
+	mopts, err := mailerOptions(cfg, set, log.With("component", "mailer"))
+	if err != nil {
+		return a.fail("%v", err)
+	}
 	pool, err := a.pool(ctx, cfg)
 	if err != nil {
 		return a.fail("%v", err)
@@ -48,53 +64,115 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	if err := store.SyncOrg(ctx, orgOf(cfg)); err != nil {
 		return a.fail("syncing the organisation from %s: %v", cfg.File, err)
 	}
-	proc, err := intake.NewProcessor(ctx, store, intakeOptions(cfg, log))
+	notifier, err := mailer.NewNotifier(mopts, numbers)
 	if err != nil {
 		return a.fail("%v", err)
 	}
-	lcs, err := listenerConfigs(cfg, log)
+	store.SetNotifier(notifier)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	iopts := intakeOptions(cfg, log.With("component", "intake"))
+	iopts.Answers, iopts.Metrics = notifier, intake.NewMetrics(reg)
+	proc, err := intake.NewProcessor(ctx, store, iopts)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	worker, err := mailer.NewWorker(store, mopts)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	polls, err := poller.New(pool, proc, pollerMailboxes(cfg), log.With("component", "poller"))
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	reg.MustRegister(newStoreCollector(pool, polls))
+
+	lcs, err := listenerConfigs(cfg, log.With("component", "listener"))
 	if err != nil {
 		return a.fail("%v", err)
 	}
 	var listeners []*intake.Listener
+	closeAll := func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
 	for _, lc := range lcs {
 		l := intake.NewListener(proc, lc)
 		if err := l.Listen(); err != nil {
-			for _, o := range listeners {
-				o.Close()
-			}
+			closeAll()
 			return a.fail("%v", err)
 		}
 		listeners = append(listeners, l)
 	}
+	var httpSrv *http.Server
+	var httpLn net.Listener
+	if cfg.Listen.HTTP != "" {
+		httpLn, err = net.Listen("tcp", cfg.Listen.HTTP)
+		if err != nil {
+			closeAll()
+			return a.fail("listen http %s: %v", cfg.Listen.HTTP, err)
+		}
+		httpSrv = &http.Server{Handler: healthHandler(pool, reg, polls, len(listeners)), ReadHeaderTimeout: httpTimeout}
+	}
+
+	// Pollers and the delivery worker stop when work ends; listeners drain
+	// within the grace period first.
+	work, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
 	var wg sync.WaitGroup
-	serveErr := make(chan error, len(listeners))
-	for _, l := range listeners {
+	failed := make(chan error, len(listeners)+3)
+	goRun := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := l.Serve(); err != nil {
-				serveErr <- err
+			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error(name+" stopped", "error", err)
+				failed <- err
 			}
 		}()
 	}
-	log.Info("postdesk serving", "version", version, "config", cfg.File,
-		"departments", len(cfg.Departments), "agents", len(cfg.Agents), "mailboxes", len(cfg.Mailboxes))
+	for _, l := range listeners {
+		goRun("listener", l.Serve)
+	}
+	goRun("delivery worker", func() error { return worker.Run(work) })
+	goRun("poller", func() error { return polls.Run(work) })
+	if httpSrv != nil {
+		goRun("http", func() error {
+			if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	log.Info("postdesk serving", "version", version, "config", cfg.File, "departments", len(cfg.Departments),
+		"agents", len(cfg.Agents), "mailboxes", len(cfg.Mailboxes), "smtp", cfg.Listen.SMTP, "lmtp", cfg.Listen.LMTP,
+		"http", cfg.Listen.HTTP)
 
 	code := 0
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "grace", cfg.Listen.ShutdownGrace)
-	case err := <-serveErr:
-		log.Error("listener failed", "error", err)
+	case <-failed:
 		code = 1
 	}
 	grace, cancel := context.WithTimeout(context.Background(), cfg.Listen.ShutdownGrace)
 	defer cancel()
+	var drain sync.WaitGroup
 	for _, l := range listeners {
-		if err := l.Shutdown(grace); err != nil {
-			log.Warn("listener shutdown", "error", err)
-		}
+		drain.Add(1)
+		go func() {
+			defer drain.Done()
+			if err := l.Shutdown(grace); err != nil {
+				log.Warn("listener shutdown", "error", err)
+			}
+		}()
+	}
+	stopWork()
+	drain.Wait()
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(grace)
 	}
 	wg.Wait()
 	log.Info("postdesk stopped")

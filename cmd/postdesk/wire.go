@@ -4,9 +4,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/postdesk/postdesk/cmd/postdesk/config"
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/poller"
+	"github.com/postdesk/postdesk/mailer"
+	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -68,4 +72,63 @@ func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]intake.ListenerCon
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// loadTemplates parses and checks every notice template the configuration
+// uses: the defaults, the override directory and each department's.
+func loadTemplates(cfg *config.Config) (*templates.Set, error) {
+	depts := map[string]string{}
+	for _, d := range cfg.Departments {
+		if d.TemplatesDir != "" {
+			depts[d.Name] = d.TemplatesDir
+		}
+	}
+	return templates.Load(cfg.Templates.Dir, depts)
+}
+
+// mailerOptions maps the configuration onto the mailer.
+func mailerOptions(cfg *config.Config, set *templates.Set, log *slog.Logger) (mailer.Options, error) {
+	r := cfg.Relay
+	opts := mailer.Options{
+		OrgName: cfg.Organisation.Name, WebURL: cfg.Organisation.WebURL,
+		MessageIDDomain: cfg.Organisation.MessageIDDomain,
+		ReplySecret:     []byte(cfg.Tickets.ReplySecret.Reveal()),
+		Mailboxes:       map[string]string{},
+		Departments:     map[string]mailer.Notices{},
+		Templates:       set,
+		AutoReplyLimit:  r.AutoReplyLimit,
+		Relay: mailer.Relay{Host: r.Host, Port: r.Port, TLS: string(r.TLS), Auth: string(r.Auth), Username: r.Username,
+			Password: r.Password.Reveal(), TokenCommand: r.OAuthTokenCommand, HELO: r.HELO, Timeout: r.Timeout},
+		Logger: log,
+	}
+	for _, m := range cfg.Mailboxes {
+		opts.Mailboxes[strings.ToLower(m.Address)] = m.DisplayName
+	}
+	for _, d := range cfg.Departments {
+		opts.Departments[strings.ToLower(d.Name)] = mailer.Notices(d.Notices)
+	}
+	if k := r.DKIM; k != nil {
+		signer, err := mailer.ReadDKIMKey(k.PrivateKeyFile)
+		if err != nil {
+			return opts, fmt.Errorf("relay.dkim: %w", err)
+		}
+		opts.DKIM = &mailer.DKIM{Domain: k.Domain, Selector: k.Selector, Signer: signer}
+	}
+	return opts, opts.Check()
+}
+
+// pollerMailboxes lists the IMAP mailboxes to poll.
+func pollerMailboxes(cfg *config.Config) []poller.Mailbox {
+	var boxes []poller.Mailbox
+	for _, m := range cfg.Mailboxes {
+		im := m.IMAP
+		if m.Kind != config.KindIMAP || im == nil {
+			continue
+		}
+		boxes = append(boxes, poller.Mailbox{Name: m.Name, Address: m.Address, Host: im.Host, Port: im.Port,
+			TLS: string(im.TLS), AllowInsecure: im.AllowInsecure, Username: im.Username, Password: im.Password.Reveal(),
+			Auth: string(im.Auth), TokenCommand: im.OAuthTokenCommand, TokenFile: im.OAuthTokenFile, Folder: im.Folder,
+			After: string(im.After), MoveTo: im.MoveTo, PollInterval: im.PollInterval, IDLE: im.IDLE})
+	}
+	return boxes
 }

@@ -83,7 +83,8 @@ func TestXOAUTH2(t *testing.T) {
 		return strings.Contains(r.status("imap-other").LastError, "XOAUTH2")
 	})
 	eventually(t, 5*time.Second, "the failing token command is reported", func() bool {
-		return strings.Contains(r.status("imap-third").LastError, "refresh token revoked")
+		return strings.Contains(r.status("imap-third").LastError, "refresh token revoked") &&
+			r.status("imap-third").TokenFailures > 0
 	})
 	if !strings.Contains(logs.String(), `level=ERROR msg="cannot get an OAuth access token for the mailbox" mailbox=imap-third`) {
 		t.Error("the token command's failure is not logged at error level with the mailbox name")

@@ -119,6 +119,8 @@ type MailboxStatus struct {
 	LastPoll  time.Time // end of the last complete poll
 	LastError string    // the last failure; cleared by a complete poll
 	Backlog   int       // messages found and not yet committed in the current poll
+	// TokenFailures counts failed attempts to get an XOAUTH2 access token.
+	TokenFailures int
 }
 
 // Poller polls a set of IMAP mailboxes. Make one with New and start it with

@@ -167,6 +167,7 @@ func (s *session) login(ctx context.Context) error {
 		if err != nil {
 			// Loud on purpose: an expired refresh token needs a person.
 			s.log.Error("cannot get an OAuth access token for the mailbox", "error", err)
+			s.p.update(s.i, func(st *MailboxStatus) { st.TokenFailures++ })
 			return err
 		}
 		if err := s.c.Authenticate(newXOAUTH2(s.box.Username, token)); err != nil {

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/postdesk/postdesk/intake/poller"
+	"github.com/postdesk/postdesk/migrations"
+)
+
+const httpTimeout = 10 * time.Second
+
+// healthHandler serves /healthz (the process answers), /readyz (it can do
+// its work) and /metrics.
+func healthHandler(pool *pgxpool.Pool, reg *prometheus.Registry, polls *poller.Poller, listeners int) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ready, detail := readiness(r.Context(), pool, polls, listeners)
+		w.Header().Set("Content-Type", "application/json")
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(detail)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: httpTimeout}))
+	return mux
+}
+
+// readyDetail is the body of /readyz.
+type readyDetail struct {
+	Ready     bool            `json:"ready"`
+	Database  string          `json:"database"`
+	Schema    string          `json:"schema"`
+	Listeners int             `json:"listeners"`
+	Mailboxes []mailboxDetail `json:"mailboxes"`
+}
+
+type mailboxDetail struct {
+	Name      string    `json:"name"`
+	Active    bool      `json:"active"` // this process polls it
+	State     string    `json:"state"`
+	LastPoll  time.Time `json:"last_poll,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// readiness checks the database and schema. A mailbox that cannot log in
+// shows in the detail without making the process unready: the others and
+// the SMTP listener still work.
+func readiness(ctx context.Context, pool *pgxpool.Pool, polls *poller.Poller, listeners int) (bool, readyDetail) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	d := readyDetail{Database: "ok", Schema: "ok", Listeners: listeners, Mailboxes: []mailboxDetail{}}
+	ready := true
+	if err := pool.Ping(ctx); err != nil {
+		d.Database, d.Schema, ready = "unreachable", "unknown", false
+	} else if current, latest, err := migrations.Status(ctx, pool); err != nil {
+		d.Schema, ready = "unknown", false
+	} else if current != latest {
+		d.Schema, ready = "behind: run postdesk migrate", false
+	}
+	for _, s := range polls.Status() {
+		d.Mailboxes = append(d.Mailboxes, mailboxDetail{Name: s.Name, Active: s.Active, State: s.State,
+			LastPoll: s.LastPoll, LastError: s.LastError})
+	}
+	d.Ready = ready
+	return ready, d
+}
+
+// storeCollector reads what the database knows at scrape time: the
+// outbound queue and the notices' fates (shared by every replica), and this
+// process's IMAP pollers.
+type storeCollector struct {
+	pool  *pgxpool.Pool
+	polls *poller.Poller
+
+	notices, retries, depth, oldest, lastPoll, state, tokenFailures *prometheus.Desc
+}
+
+func newStoreCollector(pool *pgxpool.Pool, polls *poller.Poller) *storeCollector {
+	return &storeCollector{pool: pool, polls: polls,
+		notices: prometheus.NewDesc("postdesk_notices", "Notices in the outbound store, by state (pending, sent, failed, suppressed).",
+			[]string{"state"}, nil),
+		retries: prometheus.NewDesc("postdesk_notice_retries", "Delivery attempts beyond the first, over all notices.", nil, nil),
+		depth:   prometheus.NewDesc("postdesk_queue_depth", "Notices waiting to be delivered.", nil, nil),
+		oldest: prometheus.NewDesc("postdesk_queue_oldest_age_seconds",
+			"Age of the oldest notice waiting to be delivered; 0 when none waits.", nil, nil),
+		lastPoll: prometheus.NewDesc("postdesk_mailbox_last_poll_timestamp_seconds",
+			"When the mailbox was last polled completely, by any replica.", []string{"mailbox"}, nil),
+		state: prometheus.NewDesc("postdesk_mailbox_imap_state",
+			"1 for the state of this process's IMAP connection to the mailbox.", []string{"mailbox", "state"}, nil),
+		tokenFailures: prometheus.NewDesc("postdesk_mailbox_xoauth2_failures_total",
+			"Failed attempts to get an XOAUTH2 access token, by mailbox.", []string{"mailbox"}, nil),
+	}
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.notices, c.retries, c.depth, c.oldest, c.lastPoll, c.state, c.tokenFailures} {
+		ch <- d
+	}
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	counts := map[string]float64{"pending": 0, "sent": 0, "failed": 0, "suppressed": 0}
+	var retries, oldest float64
+	rows, err := c.pool.Query(ctx, `SELECT state, count(*), sum(greatest(attempts - 1, 0)) FROM outbound_mails GROUP BY state`)
+	if err == nil {
+		for rows.Next() {
+			var state string
+			var n, r float64
+			if rows.Scan(&state, &n, &r) == nil {
+				counts[state], retries = n, retries+r
+			}
+		}
+		rows.Close()
+	}
+	_ = c.pool.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8
+		FROM outbound_mails WHERE state = 'pending'`).Scan(&oldest)
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.notices, prometheus.GaugeValue, n, state)
+	}
+	ch <- prometheus.MustNewConstMetric(c.retries, prometheus.GaugeValue, retries)
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, counts["pending"])
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, oldest)
+
+	if rows, err := c.pool.Query(ctx, `SELECT name, extract(epoch FROM imap_polled_at)::float8 FROM mailboxes
+		WHERE active AND kind = 'imap' AND imap_polled_at IS NOT NULL`); err == nil {
+		for rows.Next() {
+			var name string
+			var at float64
+			if rows.Scan(&name, &at) == nil {
+				ch <- prometheus.MustNewConstMetric(c.lastPoll, prometheus.GaugeValue, at, name)
+			}
+		}
+		rows.Close()
+	}
+	for _, s := range c.polls.Status() {
+		state := strings.ToLower(s.State)
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, 1, s.Name, state)
+		ch <- prometheus.MustNewConstMetric(c.tokenFailures, prometheus.CounterValue, float64(s.TokenFailures), s.Name)
+	}
+}
