@@ -19,6 +19,7 @@ import (
 // app carries what every command needs: its output streams, the
 // environment and, once loaded, the configuration.
 type app struct {
+	in             io.Reader // standard input; nil means os.Stdin
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	configPath     string
@@ -35,6 +36,14 @@ func (a *app) flags(name, argsUsage, summary string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// stdin is the command's standard input.
+func (a *app) stdin() io.Reader {
+	if a.in != nil {
+		return a.in
+	}
+	return os.Stdin
 }
 
 // parse parses args and reports whether the command should go on.

@@ -17,7 +17,10 @@ func cmdTicket(ctx context.Context, a *app, args []string) int {
 	case "show":
 		return ticketShow(ctx, a, rest)
 	}
-	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D]\n       postdesk ticket show NUMBER")
+	if wc, ok := workCommands[sub]; ok {
+		return ticketWork(ctx, a, wc, rest)
+	}
+	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D]\n       postdesk ticket show NUMBER\n"+workUsage)
 	if sub == "" {
 		return 2
 	}

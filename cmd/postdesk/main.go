@@ -25,12 +25,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"receive mail and send notices until stopped", cmdServe},
-		"migrate": {"bring the database schema to the newest version", cmdMigrate},
-		"config":  {"check a configuration file: config check FILE", cmdConfig},
-		"ticket":  {"list, show and work tickets: ticket list|show ...", cmdTicket},
-		"version": {"print the version", cmdVersion},
-		"inspect": {"show how postdesk reads mail files: inspect [--json] FILE...", cmdInspect},
+		"serve":    {"receive mail and send notices until stopped", cmdServe},
+		"migrate":  {"bring the database schema to the newest version", cmdMigrate},
+		"config":   {"check a configuration file: config check FILE", cmdConfig},
+		"ticket":   {"list, show and work tickets: ticket list|show|reply|note|assign|transfer|status|priority", cmdTicket},
+		"version":  {"print the version", cmdVersion},
+		"inspect":  {"show how postdesk reads mail files: inspect [--json] FILE...", cmdInspect},
+		"template": {"print a notice as it would be sent: template render NAME --ticket NUMBER", cmdTemplate},
+		"send":     {"send a mail to an SMTP server (postdesk's listener by default)", cmdSend},
+		"sink":     {"a development SMTP sink that saves and lists every mail it gets", cmdSink},
 	}
 }
 
@@ -43,7 +46,12 @@ func main() {
 
 // run executes one command line; tests call it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	return runWith(ctx, args, nil, stdout, stderr, getenv)
+}
+
+// runWith is run with a standard input; nil means os.Stdin.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{in: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {

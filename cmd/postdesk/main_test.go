@@ -20,8 +20,14 @@ var exampleConfig = filepath.Join("..", "..", "examples", "postdesk.yaml")
 // runCLI runs one command line with the given environment.
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCLIWithInput(t, env, "", args...)
+}
+
+// runCLIWithInput runs one command line with input on its standard input.
+func runCLIWithInput(t *testing.T, env map[string]string, input string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
+	code = runWith(context.Background(), args, strings.NewReader(input), &out, &errb, func(k string) string { return env[k] })
 	return code, out.String(), errb.String()
 }
 

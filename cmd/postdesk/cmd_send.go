@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// cmdSend hands a mail to an SMTP server, as a mail client or MTA would: a
+// small tool for trying postdesk out and for the walkthrough.
+func cmdSend(_ context.Context, a *app, args []string) int {
+	fs := a.flags("send", "[FILE|-]", "Send a mail to an SMTP server (by default postdesk's own listener). Either give\n"+
+		"a complete message in FILE (or - for standard input), or build a plain one with\n--subject and --body.")
+	server := fs.String("server", "127.0.0.1:2525", "SMTP server `host:port`")
+	from := fs.String("from", "", "sender, e.g. \"Jane Doe <jane@user.com>\"")
+	to := fs.String("to", "", "recipient `address`es, comma-separated")
+	subject := fs.String("subject", "", "subject of a built message")
+	body := fs.String("body", "", "text of a built message; \\n starts a new line")
+	inReplyTo := fs.String("in-reply-to", "", "Message-ID the built message answers")
+	if !a.parse(fs, interleave(fs, args)) {
+		return 2
+	}
+	if *from == "" || *to == "" {
+		return a.fail("send needs --from and --to")
+	}
+	sender, err := mail.ParseAddress(*from)
+	if err != nil {
+		return a.fail("--from %q: %v", *from, err)
+	}
+	var rcpts []string
+	for _, r := range strings.Split(*to, ",") {
+		addr, err := mail.ParseAddress(strings.TrimSpace(r))
+		if err != nil {
+			return a.fail("--to %q: %v", r, err)
+		}
+		rcpts = append(rcpts, addr.Address)
+	}
+	var raw []byte
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "-":
+		raw, err = io.ReadAll(a.stdin())
+	case fs.NArg() == 1:
+		raw, err = os.ReadFile(fs.Arg(0))
+	case fs.NArg() == 0:
+		raw = buildMail(sender, *to, *subject, strings.ReplaceAll(*body, `\n`, "\n"), *inReplyTo)
+	default:
+		fs.Usage()
+		return 2
+	}
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	c, err := smtp.Dial(*server)
+	if err != nil {
+		return a.fail("cannot reach %s: %v", *server, err)
+	}
+	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		return a.fail("%s: %v", *server, err)
+	}
+	if err := c.SendMail(sender.Address, rcpts, bytes.NewReader(raw)); err != nil {
+		return a.fail("%s refused the mail: %v", *server, err)
+	}
+	_ = c.Quit()
+	fmt.Fprintf(a.stdout, "sent %d bytes to %s for %s\n", len(raw), *server, strings.Join(rcpts, ", "))
+	return 0
+}
+
+func buildMail(from *mail.Address, to, subject, body, inReplyTo string) []byte {
+	var b bytes.Buffer
+	host := "localhost"
+	if _, d, ok := strings.Cut(from.Address, "@"); ok {
+		host = d
+	}
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.send@%s>\r\n",
+		from.String(), to, mimeWord(subject), time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), host)
+	if inReplyTo != "" {
+		id := "<" + strings.Trim(inReplyTo, "<>") + ">"
+		fmt.Fprintf(&b, "In-Reply-To: %s\r\nReferences: %s\r\n", id, id)
+	}
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(strings.TrimRight(body, "\n")+"\n", "\n", "\r\n"))
+	return b.Bytes()
+}
+
+// mimeWord encodes a subject that is not plain ASCII.
+func mimeWord(s string) string {
+	for _, r := range s {
+		if r > 126 {
+			return mimeQ.Encode("utf-8", s)
+		}
+	}
+	return s
+}
