@@ -1,0 +1,82 @@
+package intake_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/mailer"
+	"github.com/postdesk/postdesk/migrations/dbtest"
+	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// newAnsweringRig is a rig whose store queues real notices and whose
+// processor answers refused agent mail through the mailer.
+func newAnsweringRig(t *testing.T) *rig {
+	t.Helper()
+	set, err := templates.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := mailer.NewNotifier(mailer.Options{OrgName: "Bank Example Support", MessageIDDomain: "bank.example",
+		ReplySecret: replySecret, Templates: set,
+		Mailboxes: map[string]string{"support@bank.example": "Bank Support", "outage@bank.example": "Bank Outage Desk"}},
+		ticket.DefaultNumbering())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := ticket.NewStore(dbtest.Pool(t), ticket.DefaultNumbering(), n)
+	return newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) { o.Answers = n })
+}
+
+// answers lists the answers queued to an agent: template and body text.
+func (r *rig) answers(to string) []string {
+	r.t.Helper()
+	rows, err := r.org.Store.Pool().Query(context.Background(), `SELECT template, convert_from(raw, 'UTF8')
+		FROM outbound_mails WHERE recipient = $1 AND template IN ('agent_command_error', 'agent_unauthenticated') ORDER BY id`, to)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var tpl, raw string
+		if err := rows.Scan(&tpl, &raw); err != nil {
+			r.t.Fatal(err)
+		}
+		out = append(out, tpl+"\n"+raw)
+	}
+	return out
+}
+
+// An agent whose command fails gets an answer naming what was wrong, and
+// the real agent hears of a mail in their name that proved nothing.
+func TestAgentsAreAnswered(t *testing.T) {
+	r := newAnsweringRig(t)
+	number, _ := r.open()
+	for i, c := range []struct{ body, want string }{
+		{"#transfer Nowhere\nplease look", "#transfer Nowhere: there is no department of that name"},
+		{"#frobnicate\nhello", "unknown command #frobnicate"},
+		{"#assign nobody", "#assign nobody: there is no agent"},
+	} {
+		if in := r.agentReply(r.org.Ken, number, c.body); in.outcome != "rejected" {
+			t.Fatalf("%q: %s", c.body, in.outcome)
+		}
+		got := r.answers("ken.jay@bank.example")
+		if len(got) != i+1 || !strings.HasPrefix(got[i], "agent_command_error\n") || !strings.Contains(got[i], c.want) ||
+			!strings.Contains(got[i], "[#"+number+"]") {
+			t.Fatalf("%q: answers %d, last:\n%s", c.body, len(got), got[len(got)-1])
+		}
+	}
+	raw := mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example", "Re: [#"+number+"] down", "#resolve")
+	r.mustSend("attacker@evil.example", []string{"outage@bank.example"}, raw)
+	got := r.answers("ken.jay@bank.example")
+	if last := got[len(got)-1]; !strings.HasPrefix(last, "agent_unauthenticated\n") || !strings.Contains(last, "could not be authenticated") {
+		t.Fatalf("unauthenticated mail: last answer\n%s", last)
+	}
+	if r.ticket(number).Status != ticket.StatusOpen {
+		t.Fatal("the unauthenticated #resolve ran")
+	}
+}
