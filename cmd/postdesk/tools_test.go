@@ -18,7 +18,9 @@ func TestSendAndSink(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"sink", "--listen", addr, "--dir", dir}, out, out, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"sink", "--listen", addr, "--dir", dir}, out, out, func(string) string { return "" })
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if c, err := net.Dial("tcp", addr); err == nil {
