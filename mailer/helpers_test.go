@@ -17,28 +17,8 @@ import (
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/ticket/tickettest"
 )
-
-// The scenario's organisation (as in ticket/helpers_test.go).
-func testOrg() ticket.Org {
-	return ticket.Org{
-		Departments: []ticket.DepartmentSpec{
-			{Name: "Help Desk", Email: "helpdesk@bank.example"},
-			{Name: "System Administrators", Email: "sysadmins@bank.example"},
-		},
-		Agents: []ticket.AgentSpec{
-			{Name: "Ken Jay", Email: "ken.jay@bank.example", Username: "ken", Active: true, Departments: []string{"Help Desk"}},
-			{Name: "Mary Major", Email: "mary@bank.example", Username: "mary", Active: true, Departments: []string{"System Administrators"}},
-		},
-		HelpTopics: []ticket.HelpTopicSpec{
-			{Name: "Business critical outage", Department: "Help Desk", Priority: ticket.PriorityEmergency},
-		},
-		Mailboxes: []ticket.MailboxSpec{
-			{Name: "support", Address: "support@bank.example", DisplayName: "Bank Example Support", Kind: "smtp", Department: "Help Desk", Priority: ticket.PriorityNormal},
-			{Name: "outage", Address: "outage@bank.example", DisplayName: "Outage Desk", Kind: "smtp", HelpTopic: "Business critical outage", Department: "Help Desk"},
-		},
-	}
-}
 
 const (
 	msgIDDomain = "postdesk.bank.example"
@@ -73,7 +53,7 @@ func newFixture(t testing.TB, configure func(*mailer.Options), configureSink fun
 		OrgName:         "Bank Example Support",
 		MessageIDDomain: msgIDDomain,
 		ReplySecret:     []byte("0123456789abcdef0123456789abcdef"),
-		Mailboxes:       map[string]string{"support@bank.example": "Bank Example Support", "outage@bank.example": "Outage Desk"},
+		Mailboxes:       map[string]string{"support@bank.example": "Bank Support", "outage@bank.example": "Bank Outage Desk"},
 		DefaultFrom:     "support@bank.example",
 		Templates:       set,
 		Relay:           mailer.Relay{Host: "127.0.0.1", Port: f.sink.port, TLS: "none", Timeout: 5 * time.Second},
@@ -83,7 +63,7 @@ func newFixture(t testing.TB, configure func(*mailer.Options), configureSink fun
 		configure(&f.opts)
 	}
 	f.store = ticket.NewStore(f.pool, ticket.DefaultNumbering(), nil)
-	if err := f.store.SyncOrg(ctx, testOrg()); err != nil {
+	if err := f.store.SyncOrg(ctx, tickettest.ScenarioOrg()); err != nil {
 		t.Fatalf("sync org: %v", err)
 	}
 	if f.notifier, err = mailer.NewNotifier(f.opts, f.store.Numbering()); err != nil {

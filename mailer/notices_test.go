@@ -59,7 +59,7 @@ func (f *fixture) checkReplyTo(t *testing.T, p parsed, number string, rr ticket.
 func checkCommon(t *testing.T, p parsed, number, autoSubmitted string) {
 	t.Helper()
 	from, err := p.Header.AddressList("From")
-	if err != nil || len(from) != 1 || from[0].Address != "support@bank.example" || from[0].Name != "Bank Example Support" {
+	if err != nil || len(from) != 1 || from[0].Address != "support@bank.example" || from[0].Name != "Bank Support" {
 		t.Errorf("From = %q (%v)", p.get("From"), err)
 	}
 	to, _ := p.Header.AddressList("To")
