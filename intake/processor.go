@@ -168,6 +168,7 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	})
 	switch {
 	case errors.Is(err, errDuplicate):
+		p.opts.Metrics.mail(res.Mailbox, env.Transport, res, "")
 		return res, nil
 	case err == nil:
 	case isRefusal(err) && ctx.Err() == nil:

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"ticket":   {"list, show and work tickets: ticket list|show|reply|note|assign|transfer|status|priority", cmdTicket},
 		"version":  {"print the version", cmdVersion},
 		"inspect":  {"show how postdesk reads mail files: inspect [--json] FILE...", cmdInspect},
+		"mailbox":  {"check an IMAP mailbox's login or the SMTP relay: mailbox test NAME|--relay", cmdMailbox},
 		"template": {"print a notice as it would be sent: template render NAME --ticket NUMBER", cmdTemplate},
 		"send":     {"send a mail to an SMTP server (postdesk's listener by default)", cmdSend},
 		"sink":     {"a development SMTP sink that saves and lists every mail it gets", cmdSink},
