@@ -46,6 +46,9 @@ type Listener struct {
 	// inflight counts commits under way; shutdown waits for them even when
 	// it has to close the connections, so that no mail is half-handled.
 	inflight inflight
+
+	mu       sync.Mutex
+	sessions map[*session]*smtp.Conn // open sessions, for closing after the grace period
 }
 
 // inflight counts commits under way. Unlike a WaitGroup it may gain work
@@ -120,7 +123,7 @@ func NewListener(proc *Processor, cfg ListenerConfig) *Listener {
 		kind = "lmtp"
 	}
 	log = log.With("listener", kind)
-	l := &Listener{proc: proc, cfg: cfg, log: log}
+	l := &Listener{proc: proc, cfg: cfg, log: log, sessions: map[*session]*smtp.Conn{}}
 	s := smtp.NewServer(l)
 	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
 	s.MaxMessageBytes, s.MaxRecipients = cfg.MaxMessageBytes, cfg.MaxRecipients
@@ -156,22 +159,53 @@ func (l *Listener) Serve() error {
 }
 
 // Shutdown stops accepting sessions, answers 421 to new transactions, and
-// waits until ctx ends for the sessions in flight to finish; then it closes
-// the remaining connections. It returns once every commit under way has
-// finished, so a mail is either committed and answered 250 or not committed.
+// waits until ctx ends for the sessions in flight to finish. Then it closes
+// the sessions that are not committing a mail, lets each commit under way
+// finish and give its answer, and closes the rest. So a mail is either
+// committed and answered 250 or not committed.
 func (l *Listener) Shutdown(ctx context.Context) error {
 	l.closing.Store(true)
 	err := l.srv.Shutdown(ctx)
-	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+	if errors.Is(err, smtp.ErrServerClosed) {
+		err = nil
+	}
+	if err != nil {
 		l.log.Warn("closing sessions still open after the grace period", "error", err)
-		_ = l.srv.Close()
+		l.closeSessions(false)
+		l.inflight.Wait()
+		// The sessions that were committing now write their answer; give
+		// them a moment before the connection goes.
+		deadline := time.Now().Add(2 * time.Second)
+		for l.openSessions() > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		l.closeSessions(true)
 		err = nil
 	}
 	l.inflight.Wait()
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
-	}
 	return err
+}
+
+// closeSessions closes the open sessions' connections: all of them, or only
+// those not committing a mail right now.
+func (l *Listener) closeSessions(all bool) {
+	l.mu.Lock()
+	var conns []*smtp.Conn
+	for s, c := range l.sessions {
+		if all || !s.delivering {
+			conns = append(conns, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close() // calls Logout, which forgets the session
+	}
+}
+
+func (l *Listener) openSessions() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.sessions)
 }
 
 // Close closes the listener and every session at once, then waits for the
@@ -193,7 +227,11 @@ func (l *Listener) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		remote = c.Conn().RemoteAddr().String()
 	}
 	l.proc.opts.Metrics.session(l.kind())
-	return &session{l: l, remote: remote}, nil
+	s := &session{l: l, remote: remote}
+	l.mu.Lock()
+	l.sessions[s] = c
+	l.mu.Unlock()
+	return s, nil
 }
 
 func (l *Listener) kind() string {
@@ -217,10 +255,11 @@ func (s *session) replied(command string, err error) error {
 }
 
 type session struct {
-	l      *Listener
-	remote string
-	from   string
-	rcpts  []string
+	l          *Listener
+	remote     string
+	from       string
+	rcpts      []string
+	delivering bool // guarded by l.mu
 }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
@@ -242,7 +281,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 func (s *session) Reset() { s.from, s.rcpts = "", nil }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error {
+	s.l.mu.Lock()
+	delete(s.l.sessions, s)
+	s.l.mu.Unlock()
+	return nil
+}
 
 // Data commits the mail before it answers 250.
 func (s *session) Data(r io.Reader) error {
@@ -274,7 +318,15 @@ func (s *session) deliver(r io.Reader) error {
 		return errTryLater
 	}
 	s.l.inflight.Add()
-	defer s.l.inflight.Done()
+	s.l.mu.Lock()
+	s.delivering = true
+	s.l.mu.Unlock()
+	defer func() {
+		s.l.mu.Lock()
+		s.delivering = false
+		s.l.mu.Unlock()
+		s.l.inflight.Done()
+	}()
 	// Not tied to shutdown: a commit under way is finished, not abandoned.
 	ctx, cancel := context.WithTimeout(context.Background(), s.l.cfg.DeliverTimeout)
 	defer cancel()

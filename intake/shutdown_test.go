@@ -1,0 +1,61 @@
+package intake_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// After the grace period, shutdown closes the sessions that linger and
+// returns; a session that starts a new transaction meanwhile gets 421.
+func TestShutdownClosesLingeringSessions(t *testing.T) {
+	r := newRig(t, nil, nil)
+	idle, err := smtp.Dial(r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if err := idle.Hello("idle.example"); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := smtp.Dial(r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := busy.Hello("busy.example"); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		done <- r.lis.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := busy.Mail("jane@user.com", nil); smtpCode(err) != 421 {
+		t.Fatalf("MAIL during shutdown: %v, want 421", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown did not return after the grace period")
+	}
+	if took := time.Since(started); took > 5*time.Second {
+		t.Fatalf("shutdown took %v with a 500ms grace period", took)
+	}
+	if err := idle.Noop(); err == nil {
+		t.Fatal("a lingering session is still open after shutdown")
+	}
+	if _, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+		t.Fatal("the listener still accepts connections")
+	}
+}
