@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -41,29 +41,69 @@ type result struct {
 	text    string // the relay's reply or the error
 }
 
+// lease is how long a claimed notice is reserved for the worker that claimed
+// it. A worker that dies leaves its unsent notices to be taken up by another
+// once the lease ends.
+const lease = 10 * time.Minute
+
 // DeliverBatch claims up to one batch of due notices, sends them over one
-// SMTP connection and records the outcome, all in one transaction: rows
-// stay locked (other workers skip them) until their fate is committed. It
+// SMTP connection and records each one's fate as soon as the relay has
+// answered, so that a crash can repeat at most the notice in flight. It
 // returns how many notices it claimed.
 //
-// Cancelling ctx aborts the SMTP session; what was sent by then is still
-// recorded, and the rest stays queued untouched.
+// Claiming reserves the rows for the lease period in a short transaction;
+// other workers skip them meanwhile. Cancelling ctx aborts the SMTP session;
+// what was sent by then is recorded, and the rest is released untouched.
 func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	dbctx := context.WithoutCancel(ctx)
-	claimed := 0
+	var rows []queued
 	err := w.store.InTx(dbctx, func(t *ticket.Tx) error {
-		rows, err := claim(dbctx, t.DB(), w.queue.BatchSize)
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		claimed = len(rows)
-		results := w.sendAll(ctx, rows)
-		return w.record(dbctx, t, rows, results)
+		var err error
+		rows, err = claim(dbctx, t.DB(), w.queue.BatchSize)
+		return err
 	})
 	if err != nil {
-		return claimed, fmt.Errorf("mailer: deliver: %w", err)
+		return 0, fmt.Errorf("mailer: deliver: claim: %w", err)
 	}
-	return claimed, nil
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	// Marks go over one connection with asynchronous commit: this process
+	// dying cannot lose them (PostgreSQL has them), and only a crash of the
+	// database server itself could, which would resend a notice once.
+	conn, err := w.store.Pool().Acquire(dbctx)
+	if err != nil {
+		return len(rows), w.release(dbctx, rows, fmt.Errorf("mailer: deliver: %w", err))
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(dbctx, `SET synchronous_commit = off`); err != nil {
+		return len(rows), w.release(dbctx, rows, fmt.Errorf("mailer: deliver: %w", err))
+	}
+	defer conn.Exec(dbctx, `RESET synchronous_commit`) //nolint:errcheck // the pool discards a broken conn
+	mark := func(i int, r result) error { return w.record(dbctx, conn, rows[i], r) }
+	done, err := w.sendAll(ctx, rows, mark)
+	if err != nil {
+		return len(rows), w.release(dbctx, rows[done:], err)
+	}
+	return len(rows), w.release(dbctx, rows[done:], nil)
+}
+
+// release hands back notices that were claimed and not attempted, so that
+// they go out at once rather than after the lease.
+func (w *Worker) release(ctx context.Context, rows []queued, cause error) error {
+	if len(rows) == 0 {
+		return cause
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	_, err := w.store.Pool().Exec(ctx, `UPDATE outbound_mails SET next_attempt_at = clock_timestamp()
+		WHERE id = ANY($1) AND state = 'pending'`, ids)
+	if err != nil && cause == nil {
+		cause = fmt.Errorf("mailer: release: %w", err)
+	}
+	return cause
 }
 
 func claim(ctx context.Context, tx pgx.Tx, limit int) ([]queued, error) {
@@ -86,124 +126,130 @@ func claim(ctx context.Context, tx pgx.Tx, limit int) ([]queued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(out))
+	for i, q := range out {
+		ids[i] = q.ID
+	}
+	if _, err := tx.Exec(ctx, `UPDATE outbound_mails SET next_attempt_at = clock_timestamp() + $2::float8 * interval '1 second'
+		WHERE id = ANY($1)`, ids, lease.Seconds()); err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
 	return out, nil
 }
 
-// sendAll sends the rows over one connection.
-func (w *Worker) sendAll(ctx context.Context, rows []queued) []result {
-	results := make([]result, len(rows))
+// sendAll sends the rows over one connection and marks each one's fate as
+// soon as it is known. It returns how many rows it dealt with; the rest were
+// not attempted (stopping, the lease running out, or a broken connection).
+func (w *Worker) sendAll(ctx context.Context, rows []queued, mark func(int, result) error) (int, error) {
+	started := time.Now()
 	sess, err := w.relay.dial(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return results // stopping: all skipped
+			return 0, nil // stopping: nothing attempted
 		}
 		// Relay unreachable, TLS or AUTH refused: nothing can go out now.
 		w.log.Warn("outbox: relay unavailable", "relay", w.relay.addr(), "err", err, "notices", len(rows))
-		for i := range results {
-			results[i] = result{outcome: temporary, text: err.Error()}
+		for i := range rows {
+			if err := mark(i, result{outcome: temporary, text: err.Error()}); err != nil {
+				return i, err
+			}
 		}
-		return results
+		return len(rows), nil
 	}
 	defer sess.close()
 	for i, row := range rows {
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() != nil || time.Since(started) > lease/2 {
+			return i, nil
 		}
 		raw, err := w.dkim.sign(row.Raw)
 		if err != nil {
 			w.log.Error("outbox: DKIM signing failed", "message_id", row.MessageID, "err", err)
-			results[i] = result{outcome: temporary, text: err.Error()}
+			if err := mark(i, result{outcome: temporary, text: err.Error()}); err != nil {
+				return i, err
+			}
 			continue
 		}
 		err = sess.send(row.From, row.Recipient, raw)
 		switch {
 		case err == nil:
-			results[i] = result{outcome: sent}
 			w.log.Debug("notice sent", "ticket", row.Number, "message_id", row.MessageID,
 				"recipient", row.Recipient, "template", row.Template)
+			if err := mark(i, result{outcome: sent}); err != nil {
+				return i + 1, err
+			}
 			continue
 		case ctx.Err() != nil:
-			return results // aborted by the stop: not an attempt
+			return i, nil // aborted by the stop: not an attempt
 		}
 		perm, text := verdict(err)
-		results[i] = result{outcome: temporary, text: text}
+		r := result{outcome: temporary, text: text}
 		if perm {
-			results[i].outcome = permanent
+			r.outcome = permanent
 		}
 		w.log.Warn("outbox: relay refused a notice", "ticket", row.Number, "message_id", row.MessageID,
 			"recipient", row.Recipient, "reply", text, "permanent", perm)
+		if err := mark(i, r); err != nil {
+			return i + 1, err
+		}
 		if !isProtocolError(err) {
-			break // the connection is gone: the rest stays queued
+			return i + 1, nil // the connection is gone: the rest is released
 		}
 	}
-	return results
+	return len(rows), nil
 }
 
-// record writes the outcome of a batch and, for notices that will never
-// go out, a delivery_failed event on their ticket.
-func (w *Worker) record(ctx context.Context, t *ticket.Tx, rows []queued, results []result) error {
-	db := t.DB()
-	var sentIDs []int64
-	type failure struct {
-		row  queued
-		text string
-	}
-	var failed []failure
-	for i, row := range rows {
-		r := results[i]
-		switch r.outcome {
-		case sent:
-			sentIDs = append(sentIDs, row.ID)
-		case temporary:
-			attempts := row.Attempts + 1
-			if attempts >= w.queue.MaxAttempts {
-				text := fmt.Sprintf("gave up after %d attempts: %s", attempts, r.text)
-				failed = append(failed, failure{row, text})
-				continue
-			}
+// record writes one notice's fate. A notice that will never go out also
+// gets a delivery_failed event on its ticket, in one transaction.
+func (w *Worker) record(ctx context.Context, conn *pgxpool.Conn, row queued, r result) error {
+	switch r.outcome {
+	case sent:
+		if _, err := conn.Exec(ctx, `
+			UPDATE outbound_mails
+			   SET state = 'sent', sent_at = clock_timestamp(), attempts = attempts + 1, last_error = ''
+			 WHERE id = $1`, row.ID); err != nil {
+			return fmt.Errorf("mark sent %s: %w", row.MessageID, err)
+		}
+		return nil
+	case temporary:
+		attempts := row.Attempts + 1
+		if attempts < w.queue.MaxAttempts {
 			delay := w.backoff(attempts)
-			if _, err := db.Exec(ctx, `
+			if _, err := conn.Exec(ctx, `
 				UPDATE outbound_mails
 				   SET attempts = $2, last_error = $3,
 				       next_attempt_at = clock_timestamp() + $4::float8 * interval '1 second'
 				 WHERE id = $1`, row.ID, attempts, r.text, delay.Seconds()); err != nil {
 				return fmt.Errorf("reschedule %s: %w", row.MessageID, err)
 			}
-		case permanent:
-			failed = append(failed, failure{row, r.text})
+			return nil
 		}
+		r.text = fmt.Sprintf("gave up after %d attempts: %s", attempts, r.text)
+	case permanent:
+	default:
+		return nil
 	}
-	if len(sentIDs) > 0 {
-		if _, err := db.Exec(ctx, `
-			UPDATE outbound_mails
-			   SET state = 'sent', sent_at = clock_timestamp(), attempts = attempts + 1, last_error = ''
-			 WHERE id = ANY($1)`, sentIDs); err != nil {
-			return fmt.Errorf("mark sent: %w", err)
-		}
-	}
-	// Lock tickets in id order so that two workers never wait on each other.
-	sort.Slice(failed, func(i, j int) bool { return failed[i].row.TicketID < failed[j].row.TicketID })
-	for _, f := range failed {
-		if _, err := db.Exec(ctx, `
+	w.log.Warn("notice not delivered", "ticket", row.Number, "message_id", row.MessageID,
+		"recipient", row.Recipient, "reply", r.text)
+	return w.store.InTx(ctx, func(t *ticket.Tx) error {
+		if _, err := t.DB().Exec(ctx, `
 			UPDATE outbound_mails SET state = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-			f.row.ID, f.text); err != nil {
-			return fmt.Errorf("mark failed %s: %w", f.row.MessageID, err)
+			row.ID, r.text); err != nil {
+			return fmt.Errorf("mark failed %s: %w", row.MessageID, err)
 		}
-		w.log.Warn("notice not delivered", "ticket", f.row.Number, "message_id", f.row.MessageID,
-			"recipient", f.row.Recipient, "reply", f.text)
-		if f.row.TicketID == 0 {
-			continue
+		if row.TicketID == 0 {
+			return nil
 		}
-		tk, err := t.Lock(ctx, f.row.TicketID)
+		tk, err := t.Lock(ctx, row.TicketID)
 		if err != nil {
 			return err
 		}
-		if _, err := t.Record(ctx, tk, ticket.Event{Actor: ticket.System("postdesk"),
-			Action: ticket.ActionDeliveryFailed, New: f.row.Recipient, Detail: f.text}); err != nil {
-			return err
-		}
-	}
-	return nil
+		_, err = t.Record(ctx, tk, ticket.Event{Actor: ticket.System("postdesk"),
+			Action: ticket.ActionDeliveryFailed, New: row.Recipient, Detail: r.text})
+		return err
+	})
 }
 
 // backoff is the delay before attempt n+1: RetryBase doubled per attempt,

@@ -362,3 +362,40 @@ func TestRefusedRecipientInABatch(t *testing.T) {
 		t.Error("the refusal is not on the ticket")
 	}
 }
+
+// TestEachNoticeMarkedWhenAccepted: a notice is recorded as sent as soon as
+// the relay took it, not at the end of its batch, so that a crash in the
+// middle of a batch can repeat at most the notice in flight.
+func TestEachNoticeMarkedWhenAccepted(t *testing.T) {
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	f := newFixture(t, func(o *mailer.Options) {
+		o.Departments = map[string]mailer.Notices{"help desk": {CustomerAck: true}}
+		o.AutoReplyLimit = -1
+	}, func(s *sink) {
+		s.answer = func(n int) error {
+			if n == 2 { // the third mail of the batch hangs at DATA
+				close(blocked)
+				<-release
+			}
+			return nil
+		}
+	})
+	for range 5 {
+		f.open("")
+	}
+	stop := runWorker(t, f.worker())
+	<-blocked
+	sent := 0
+	for _, r := range f.rows() {
+		if r.State == "sent" {
+			sent++
+		}
+	}
+	close(release)
+	waitFor(t, "the rest of the batch", 10*time.Second, func() bool { return f.sink.accepted() == 5 })
+	stop()
+	if sent != 2 {
+		t.Fatalf("while the third notice was in flight, %d were recorded as sent, want the 2 the relay had taken", sent)
+	}
+}
