@@ -43,8 +43,9 @@ type result struct {
 
 // lease is how long a claimed notice is reserved for the worker that claimed
 // it. A worker that dies leaves its unsent notices to be taken up by another
-// once the lease ends.
-const lease = 10 * time.Minute
+// once the lease ends; a live one stops sending a batch after a third of it
+// (a send can take up to the relay timeout) and releases the rest.
+const lease = time.Minute
 
 // DeliverBatch claims up to one batch of due notices, sends them over one
 // SMTP connection and records each one's fate as soon as the relay has
@@ -161,7 +162,7 @@ func (w *Worker) sendAll(ctx context.Context, rows []queued, mark func(int, resu
 	}
 	defer sess.close()
 	for i, row := range rows {
-		if ctx.Err() != nil || time.Since(started) > lease/2 {
+		if ctx.Err() != nil || time.Since(started) > lease/3 {
 			return i, nil
 		}
 		raw, err := w.dkim.sign(row.Raw)
