@@ -45,12 +45,6 @@ func (n *Notifier) NotifyAgent(ctx context.Context, tx pgx.Tx, an AgentNotice) e
 		original: templates.Original{Subject: an.Subject, Date: an.Date}, errText: an.Error,
 		inReplyTo: an.MessageID, mailbox: an.Mailbox, direct: true,
 	}
-	pending, err := n.enqueue(ctx, tx, &nt)
-	if err != nil {
-		return err
-	}
-	if pending {
-		return n.wake(ctx, tx, 1)
-	}
-	return nil
+	_, err := n.queue(ctx, tx, []notice{nt})
+	return err
 }

@@ -36,35 +36,16 @@ func NewNotifier(opts Options, numbers ticket.Numbering) (*Notifier, error) {
 // Notify queues the notices for changes in tx. It is called by
 // ticket.Store.InTx just before commit.
 func (n *Notifier) Notify(ctx context.Context, tx pgx.Tx, changes []ticket.Change) error {
-	queued := 0
+	var notices []notice
 	for _, group := range byTicket(changes) {
-		notices, err := n.plan(ctx, tx, group)
+		planned, err := n.plan(ctx, tx, group)
 		if err != nil {
 			return err
 		}
-		for i := range notices {
-			pending, err := n.enqueue(ctx, tx, &notices[i])
-			if err != nil {
-				return err
-			}
-			if pending {
-				queued++
-			}
-		}
+		notices = append(notices, planned...)
 	}
-	return n.wake(ctx, tx, queued)
-}
-
-// wake tells listening workers that there is mail; PostgreSQL delivers the
-// notification at commit, and drops it on rollback.
-func (n *Notifier) wake(ctx context.Context, tx pgx.Tx, queued int) error {
-	if queued == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
-		return fmt.Errorf("mailer: notify workers: %w", err)
-	}
-	return nil
+	_, err := n.queue(ctx, tx, notices)
+	return err
 }
 
 // NotifyChannel is the PostgreSQL channel workers LISTEN on.
@@ -105,46 +86,6 @@ type outbound struct {
 	Raw       []byte
 }
 
-// enqueue renders nt and stores it; pending is false when the notice was
-// held back by the per-recipient cap.
-func (n *Notifier) enqueue(ctx context.Context, tx pgx.Tx, nt *notice) (pending bool, err error) {
-	out, err := n.build(ctx, tx, nt)
-	if err != nil {
-		return false, err
-	}
-	state, reason := "pending", ""
-	if capped(nt) {
-		over, count, err := n.overLimit(ctx, tx, nt.to.Email)
-		if err != nil {
-			return false, err
-		}
-		if over {
-			state = "suppressed"
-			reason = fmt.Sprintf("not sent: %d automatic mails went to this address in the past hour (limit %d); a loop with an autoresponder is likely",
-				count, n.opts.autoReplyLimit())
-			n.log.Warn("automatic notice suppressed", "ticket", ticketNumber(nt.ticket), "recipient", nt.to.Email,
-				"template", nt.template, "message_id", out.MessageID, "count", count)
-		}
-	}
-	var ticketID, eventID *int64
-	if out.TicketID != 0 {
-		ticketID = &out.TicketID
-	}
-	if out.EventID != 0 {
-		eventID = &out.EventID
-	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient, recipient_kind,
-		                            mail_from, subject, automatic, raw, state, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		ticketID, eventID, out.MessageID, out.Template, out.Recipient, out.Kind,
-		out.From, out.Subject, out.Automatic, out.Raw, state, reason)
-	if err != nil {
-		return false, fmt.Errorf("mailer: queue %s to %s: %w", nt.template, nt.to.Email, err)
-	}
-	return state == "pending", nil
-}
-
 // capped reports whether the per-recipient cap applies: to automatic mail
 // that answers someone outside the organisation (or an unverified mail),
 // where a loop with an autoresponder can start. Alerts to our own agents
@@ -160,26 +101,20 @@ func capped(nt *notice) bool {
 	return nt.direct // an answer to a mail that may not be the agent's
 }
 
-// overLimit counts the automatic mails queued or sent to addr in the past
-// hour.
-func (n *Notifier) overLimit(ctx context.Context, q ticket.Querier, addr string) (bool, int, error) {
-	limit := n.opts.autoReplyLimit()
-	if limit < 0 {
-		return false, 0, nil
-	}
-	var count int
-	err := q.QueryRow(ctx, `
-		SELECT count(*) FROM outbound_mails
-		 WHERE lower(recipient) = lower($1) AND automatic AND state IN ('pending', 'sent')
-		   AND created_at > clock_timestamp() - interval '1 hour'`, addr).Scan(&count)
-	if err != nil {
-		return false, 0, fmt.Errorf("mailer: count mails to %s: %w", addr, err)
-	}
-	return count >= limit, count, nil
-}
-
 // build renders a notice into its complete MIME message.
 func (n *Notifier) build(ctx context.Context, q ticket.Querier, nt *notice) (outbound, error) {
+	var thread []string
+	if nt.ticket != nil {
+		var err error
+		if thread, err = threadIDs(ctx, q, nt.ticket.ID, nt.to.Email); err != nil {
+			return outbound{}, err
+		}
+	}
+	return n.buildWith(nt, thread)
+}
+
+// buildWith renders a notice whose conversation (threadIDs) is known.
+func (n *Notifier) buildWith(nt *notice, thread []string) (outbound, error) {
 	tk := nt.ticket
 	dept := ""
 	if tk != nil {
@@ -206,10 +141,6 @@ func (n *Notifier) build(ctx context.Context, q ticket.Querier, nt *notice) (out
 	if tk != nil {
 		env.Ticket = tk.Number
 		env.ReplyTo = n.replyTo(from, tk.Number, nt.to)
-		thread, err := threadIDs(ctx, q, tk.ID, nt.to.Email)
-		if err != nil {
-			return outbound{}, err
-		}
 		env.References = thread
 	}
 	if nt.inReplyTo != "" && validID(nt.inReplyTo) {

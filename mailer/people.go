@@ -55,17 +55,13 @@ func customerSide(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]r
 // department returns the active agents of a department and its notice
 // address, if it has one.
 func department(ctx context.Context, q ticket.Querier, id int64) ([]recipient, error) {
-	agents, err := ticket.DepartmentAgents(ctx, q, id)
+	d, agents, err := ticket.DepartmentAndAgents(ctx, q, id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mailer: %w", err)
 	}
 	out := make([]recipient, 0, len(agents)+1)
 	for _, a := range agents {
 		out = append(out, agentRecipient(a))
-	}
-	d, err := ticket.DepartmentByID(ctx, q, id)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: %w", err)
 	}
 	if d.Email != "" {
 		out = append(out, recipient{Name: d.Name, Email: d.Email, Kind: kindDepartment})

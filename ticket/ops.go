@@ -36,6 +36,10 @@ const ticketSelect = `
 	  LEFT JOIN help_topics h ON h.id = t.help_topic_id
 	  LEFT JOIN mailboxes m ON m.id = t.mailbox_id`
 
+// openedSelect is ticketSelect over the row a statement has just inserted
+// (the CTE "opened"), which the statement cannot read from tickets itself.
+var openedSelect = strings.Replace(ticketSelect, "FROM tickets t", "FROM opened t", 1)
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanTicket(row scanner) (*Ticket, error) {
@@ -74,11 +78,21 @@ func (t *Tx) UpsertContact(ctx context.Context, c Contact) (id int64, out Contac
 	if err != nil {
 		return 0, out, err
 	}
+	// A known customer whose name needs no filling in is only read: the
+	// upsert would lock the row until commit and make every other mail
+	// from the same person wait for this transaction.
 	err = t.tx.QueryRow(ctx, `
-		INSERT INTO customers (email, name) VALUES ($1, $2)
-		ON CONFLICT ((lower(email))) DO UPDATE
-		   SET name = CASE WHEN customers.name = '' THEN EXCLUDED.name ELSE customers.name END
-		RETURNING id, email, name`, email, Clean(strings.TrimSpace(c.Name))).Scan(&id, &out.Email, &out.Name)
+		WITH known AS (
+		    SELECT id, email, name FROM customers
+		     WHERE lower(email) = lower($1::text) AND (name <> '' OR $2::text = '')
+		), upsert AS (
+		    INSERT INTO customers (email, name) SELECT $1::text, $2::text WHERE NOT EXISTS (SELECT 1 FROM known)
+		    ON CONFLICT ((lower(email))) DO UPDATE
+		       SET name = CASE WHEN customers.name = '' THEN EXCLUDED.name ELSE customers.name END
+		    RETURNING id, email, name
+		)
+		SELECT id, email, name FROM known UNION ALL SELECT id, email, name FROM upsert`,
+		email, Clean(strings.TrimSpace(c.Name))).Scan(&id, &out.Email, &out.Name)
 	if err != nil {
 		return 0, out, fmt.Errorf("ticket: contact %s: %w", email, err)
 	}
@@ -101,20 +115,24 @@ func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("ticket: open: customer: %w", err)
 	}
-	var id int64
+	var tk *Ticket
 	for attempt := 0; ; attempt++ {
 		number, err := t.store.numbers.New()
 		if err != nil {
 			return nil, nil, err
 		}
 		// ON CONFLICT keeps the transaction usable when a number is taken.
-		err = t.tx.QueryRow(ctx, `
-			INSERT INTO tickets (number, subject, priority, department_id, help_topic_id, customer_id, mailbox_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (number) DO NOTHING
-			RETURNING id`,
+		// The new row is read back, joined as Lock reads it, in the same
+		// statement.
+		tk, err = scanTicket(t.tx.QueryRow(ctx, `
+			WITH opened AS (
+			    INSERT INTO tickets (number, subject, priority, department_id, help_topic_id, customer_id, mailbox_id)
+			    VALUES ($1, $2, $3, $4, $5, $6, $7)
+			    ON CONFLICT (number) DO NOTHING
+			    RETURNING *
+			)`+openedSelect,
 			number, nt.Subject, nt.Priority, nt.DepartmentID,
-			nullID(nt.HelpTopicID), customerID, nullID(nt.MailboxID)).Scan(&id)
+			nullID(nt.HelpTopicID), customerID, nullID(nt.MailboxID)))
 		if err == nil {
 			break
 		}
@@ -125,8 +143,7 @@ func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) 
 			return nil, nil, fmt.Errorf("ticket: open: no free ticket number after %d tries; make numbers longer", attempt+1)
 		}
 	}
-	tk, err := t.load(ctx, id, false)
-	if err != nil {
+	if err := t.claimed(tk.ID); err != nil {
 		return nil, nil, err
 	}
 	msg := nt.Message
@@ -169,6 +186,9 @@ func (t *Tx) LockNumber(ctx context.Context, number string) (*Ticket, error) {
 
 func (t *Tx) load(ctx context.Context, id int64, lock bool) (*Ticket, error) {
 	if lock {
+		if err := t.claimed(id); err != nil {
+			return nil, err
+		}
 		// Lock the bare row first: a FOR UPDATE over the joined select would
 		// re-check the join against stale rows after a concurrent transfer
 		// and find nothing.

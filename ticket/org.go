@@ -330,6 +330,58 @@ func DepartmentAgents(ctx context.Context, q Querier, departmentID int64) ([]Age
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
 }
 
+// DepartmentAndAgents loads a department and its active agents (as
+// DepartmentAgents lists them) in one statement.
+func DepartmentAndAgents(ctx context.Context, q Querier, id int64) (Department, []Agent, error) {
+	rows, err := q.Query(ctx, `
+		SELECT dep.id, dep.name, dep.email, dep.active, dep.settings,
+		       ag.id IS NOT NULL, ag.id, ag.name, ag.email, ag.username, ag.active, ag.secret, ag.departments
+		  FROM departments dep
+		  LEFT JOIN LATERAL (
+		        SELECT a.id, a.name, a.email, a.username, a.active, a.secret,
+		               coalesce(array_agg(d.name ORDER BY d.name) FILTER (WHERE d.id IS NOT NULL), '{}') AS departments
+		          FROM agents a
+		          LEFT JOIN agent_departments ad ON ad.agent_id = a.id
+		          LEFT JOIN departments d ON d.id = ad.department_id
+		         WHERE a.active AND a.id IN (SELECT agent_id FROM agent_departments WHERE department_id = dep.id)
+		         GROUP BY a.id) ag ON true
+		 WHERE dep.id = $1
+		 ORDER BY ag.name`, id)
+	if err != nil {
+		return Department{}, nil, fmt.Errorf("ticket: department %d and its agents: %w", id, err)
+	}
+	defer rows.Close()
+	var d Department
+	var agents []Agent
+	found := false
+	for rows.Next() {
+		var a struct {
+			ID                    *int64
+			Name, Email, Username *string
+			Active                *bool
+			Secret                []byte
+			Departments           []string
+		}
+		var hasAgent bool
+		if err := rows.Scan(&d.ID, &d.Name, &d.Email, &d.Active, &d.Settings,
+			&hasAgent, &a.ID, &a.Name, &a.Email, &a.Username, &a.Active, &a.Secret, &a.Departments); err != nil {
+			return Department{}, nil, fmt.Errorf("ticket: department %d and its agents: %w", id, err)
+		}
+		found = true
+		if hasAgent {
+			agents = append(agents, Agent{ID: *a.ID, Name: *a.Name, Email: *a.Email, Username: *a.Username,
+				Active: *a.Active, Secret: a.Secret, Departments: a.Departments})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Department{}, nil, fmt.Errorf("ticket: department %d and its agents: %w", id, err)
+	}
+	if !found {
+		return Department{}, nil, fmt.Errorf("department %d: %w", id, ErrNotFound)
+	}
+	return d, agents, nil
+}
+
 // FindDepartment finds a department by name, ignoring case.
 func FindDepartment(ctx context.Context, q Querier, name string) (Department, error) {
 	var d Department
