@@ -37,6 +37,8 @@ type Options struct {
 	// Answers queues the replies to agents whose mail was refused; nil
 	// sends none.
 	Answers *mailer.Notifier
+	// GroupCommit tunes how mails that arrive together share a commit.
+	GroupCommit GroupCommit
 }
 
 // AgentMailPolicy decides how far mail from agent addresses is trusted.
@@ -70,6 +72,8 @@ type Processor struct {
 	mu        sync.RWMutex
 	mailboxes []ticket.Mailbox
 	own       map[string]bool
+
+	group *grouper // nil: one transaction per mail
 }
 
 // NewProcessor loads the mailboxes from the database and returns a processor.
@@ -77,6 +81,9 @@ func NewProcessor(ctx context.Context, store *ticket.Store, opts Options) (*Proc
 	p := &Processor{store: store, opts: opts, log: opts.Logger}
 	if p.log == nil {
 		p.log = slog.Default()
+	}
+	if gc := opts.GroupCommit.withDefaults(); gc.MaxMails > 1 {
+		p.group = &grouper{p: p, opts: gc}
 	}
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
@@ -156,9 +163,36 @@ var errDuplicate = errors.New("duplicate")
 // Deliver commits one mail and what became of it. It returns only after the
 // raw mail, its outcome and any ticket change are committed; an error means
 // nothing was, and the sender should try again later. Mail that cannot
-// become a ticket message is committed too, with its reason.
+// become a ticket message is committed too, with its reason. Mails
+// delivered at the same time may share one transaction (GroupCommit).
 func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, error) {
 	msg, perr := parse.Parse(raw)
+	var res Result
+	var err error
+	if p.group != nil {
+		res, err = p.group.commit(ctx, env, raw, msg, perr)
+	} else {
+		res, err = p.deliverAlone(ctx, env, raw, msg, perr)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if res.Duplicate {
+		p.opts.Metrics.mail(res.Mailbox, env.Transport, res, "")
+		return res, nil
+	}
+	p.log.Info("mail accepted", "transport", env.Transport, "mailbox", res.Mailbox, "message_id", messageIDOf(msg, raw),
+		"outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason, "duplicate", res.Duplicate)
+	class := ""
+	if msg != nil {
+		class = string(msg.Class)
+	}
+	p.opts.Metrics.mail(res.Mailbox, env.Transport, res, class)
+	return res, nil
+}
+
+// deliverAlone commits one mail in a transaction of its own.
+func (p *Processor) deliverAlone(ctx context.Context, env Envelope, raw []byte, msg *parse.Message, perr error) (Result, error) {
 	var res Result
 	err := p.store.InTx(ctx, func(tx *ticket.Tx) error {
 		d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg}
@@ -168,7 +202,6 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	})
 	switch {
 	case errors.Is(err, errDuplicate):
-		p.opts.Metrics.mail(res.Mailbox, env.Transport, res, "")
 		return res, nil
 	case err == nil:
 	case isRefusal(err) && ctx.Err() == nil:
@@ -182,13 +215,6 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	default:
 		return Result{}, temporary("%v", err)
 	}
-	p.log.Info("mail accepted", "transport", env.Transport, "mailbox", res.Mailbox, "message_id", messageIDOf(msg, raw),
-		"outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason, "duplicate", res.Duplicate)
-	class := ""
-	if msg != nil {
-		class = string(msg.Class)
-	}
-	p.opts.Metrics.mail(res.Mailbox, env.Transport, res, class)
 	return res, nil
 }
 

@@ -1,0 +1,196 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/postdesk/postdesk/intake/parse"
+	"github.com/postdesk/postdesk/mailer"
+	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/ticket/tickettest"
+)
+
+// groupRig is a processor with the real notifier over a fresh database,
+// whose groups the tests form by hand, so that which mails share a
+// transaction does not depend on timing.
+type groupRig struct {
+	t   *testing.T
+	org *tickettest.Org
+	p   *Processor
+}
+
+func newGroupRig(t *testing.T, opts Options) *groupRig {
+	t.Helper()
+	set, err := templates.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := mailer.NewNotifier(mailer.Options{OrgName: "Bank", MessageIDDomain: "bank.example",
+		ReplySecret: []byte("group-test-secret-0123456789"), Templates: set,
+		Mailboxes: map[string]string{"support@bank.example": "Bank Support"}}, ticket.DefaultNumbering())
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := tickettest.New(t, n)
+	opts.MessageIDDomain, opts.Logger = "bank.example", slog.New(slog.DiscardHandler)
+	p, err := NewProcessor(context.Background(), org.Store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.group == nil {
+		t.Fatal("group commit is off by default")
+	}
+	return &groupRig{t: t, org: org, p: p}
+}
+
+var groupSeq atomic.Int64
+
+// groupMail is a plain mail to support@; extra lines join the header.
+func groupMail(from, subject, body string, extra ...string) (raw []byte, id string) {
+	id = fmt.Sprintf("group-%d-%d@user.example", time.Now().UnixNano(), groupSeq.Add(1))
+	h := append([]string{"From: " + from, "To: support@bank.example", "Subject: " + subject,
+		"Date: Fri, 27 Nov 2026 09:00:00 +0000", "Message-ID: <" + id + ">"}, extra...)
+	return []byte(strings.Join(h, "\r\n") + "\r\n\r\n" + body + "\r\n"), id
+}
+
+// deliverTogether puts the mails into one group, runs it and returns what
+// each caller of Deliver would get.
+func (r *groupRig) deliverTogether(raws ...[]byte) []Result {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	batch := make([]*member, len(raws))
+	for i, raw := range raws {
+		msg, perr := parse.Parse(raw)
+		batch[i] = newMember(ctx, Envelope{Transport: TransportSMTP, MailFrom: "x@user.example",
+			Rcpt: []string{"support@bank.example"}}, raw, msg, perr)
+	}
+	go r.p.group.run(batch)
+	out := make([]Result, len(raws))
+	for i, m := range batch {
+		res, err := r.p.group.wait(m)
+		if err != nil {
+			r.t.Fatalf("mail %d: %v", i, err)
+		}
+		out[i] = res
+	}
+	return out
+}
+
+func (r *groupRig) count(query string, args ...any) int {
+	r.t.Helper()
+	var n int
+	if err := r.org.Store.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		r.t.Fatal(err)
+	}
+	return n
+}
+
+func TestGroupCommitStoresEachMailOnceInOneTransaction(t *testing.T) {
+	r := newGroupRig(t, Options{})
+	var raws [][]byte
+	for i := range 6 {
+		raw, _ := groupMail(fmt.Sprintf("Customer %d <c%d@user.example>", i, i), fmt.Sprintf("question %d", i), "hello")
+		raws = append(raws, raw)
+	}
+	raws = append(raws, raws[0]) // the sender's retry, arriving with the rest
+	res := r.deliverTogether(raws...)
+	numbers := map[string]bool{}
+	for i, got := range res[:6] {
+		if got.Outcome != OutcomeNewTicket || got.TicketNumber == "" || got.Duplicate {
+			t.Fatalf("mail %d: %+v", i, got)
+		}
+		numbers[got.TicketNumber] = true
+	}
+	if len(numbers) != 6 {
+		t.Fatalf("6 mails opened %d distinct tickets", len(numbers))
+	}
+	if dup := res[6]; !dup.Duplicate || dup.TicketNumber != res[0].TicketNumber {
+		t.Fatalf("the copy: %+v, want a duplicate of ticket %s", dup, res[0].TicketNumber)
+	}
+	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 6 {
+		t.Fatalf("%d mails stored, want 6", n)
+	}
+	if n := r.count(`SELECT count(*) FROM outbound_mails WHERE template = $1 AND state = 'pending'`, templates.CustomerAck); n != 6 {
+		t.Fatalf("%d acknowledgements queued, want 6", n)
+	}
+	// One transaction wrote them all: one commit made six mails durable.
+	if n := r.count(`SELECT count(DISTINCT xmin::text) FROM inbound_mails`); n != 1 {
+		t.Fatalf("the group's mails were written by %d transactions, want 1", n)
+	}
+}
+
+// Two follow-ups to one ticket cannot share a transaction: a row lock
+// orders them only between transactions. Sent together, they are each
+// applied on their own, and the second sees what the first did.
+func TestGroupCommitKeepsChangesToOneTicketInOrder(t *testing.T) {
+	r := newGroupRig(t, Options{})
+	first, firstID := groupMail("Jane <jane@user.example>", "card declined", "my card was declined")
+	res := r.deliverTogether(first)
+	number := res[0].TicketNumber
+	ctx := context.Background()
+	err := r.org.Store.InTx(ctx, func(tx *ticket.Tx) error {
+		tk, err := tx.LockNumber(ctx, number)
+		if err != nil {
+			return err
+		}
+		return tx.SetStatus(ctx, tk, ticket.AgentActor(r.org.Ken), ticket.StatusResolved)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again1, _ := groupMail("Jane <jane@user.example>", "Re: card declined", "it happened again", "In-Reply-To: <"+firstID+">")
+	again2, _ := groupMail("Jane <jane@user.example>", "Re: card declined", "and again", "In-Reply-To: <"+firstID+">")
+	other, _ := groupMail("Bob <bob@user.example>", "new card", "please send a new card")
+	res = r.deliverTogether(again1, again2, other)
+	for i, got := range res[:2] {
+		if got.Outcome != OutcomeFollowUp || got.TicketNumber != number {
+			t.Fatalf("follow-up %d: %+v", i, got)
+		}
+	}
+	if res[2].Outcome != OutcomeNewTicket {
+		t.Fatalf("Bob's mail: %+v", res[2])
+	}
+	tk, err := r.org.Store.Get(ctx, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Status != ticket.StatusOpen {
+		t.Fatalf("ticket %s is %s after the customer wrote again", number, tk.Status)
+	}
+	reopened := r.count(`SELECT count(*) FROM ticket_events WHERE ticket_id = $1 AND action = $2 AND new_value = 'open'`,
+		tk.ID, ticket.ActionStatus)
+	messages := r.count(`SELECT count(*) FROM messages WHERE ticket_id = $1`, tk.ID)
+	if reopened != 1 || messages != 3 {
+		t.Fatalf("ticket %s: reopened %d times with %d messages; want once, with 3", number, reopened, messages)
+	}
+}
+
+// A mail whose change cannot be made is kept in quarantine, and the mails
+// that came with it are committed as usual.
+func TestGroupCommitRefusedMailDoesNotFailTheOthers(t *testing.T) {
+	r := newGroupRig(t, Options{Filters: []Filter{{Name: "broken", HelpTopic: "No such topic",
+		Match: func(_ string, _ []string, subject, _ string) bool { return subject == "route me" }}}})
+	ok1, _ := groupMail("a@user.example", "first", "x")
+	bad, _ := groupMail("b@user.example", "route me", "x")
+	ok2, _ := groupMail("c@user.example", "second", "x")
+	res := r.deliverTogether(ok1, bad, ok2)
+	if res[0].Outcome != OutcomeNewTicket || res[2].Outcome != OutcomeNewTicket {
+		t.Fatalf("the good mails: %+v, %+v", res[0], res[2])
+	}
+	if res[1].Outcome != OutcomeQuarantined || !strings.Contains(res[1].Reason, "could not be applied") {
+		t.Fatalf("the refused mail: %+v", res[1])
+	}
+	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 3 {
+		t.Fatalf("%d mails stored, want 3", n)
+	}
+	if n := r.count(`SELECT count(*) FROM tickets`); n != 2 {
+		t.Fatalf("%d tickets, want 2", n)
+	}
+}
