@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,11 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		return a.configError(err)
 	}
 	log := a.logger(cfg)
+	if a.getenv("GOGC") == "" {
+		// Intake allocates per mail and keeps little: collecting less often
+		// took in about a fifth more mail per second in the benchmark.
+		debug.SetGCPercent(400)
+	}
 	set, err := loadTemplates(cfg)
 	if err != nil {
 		return a.fail("templates: %v", err)
