@@ -34,6 +34,19 @@ func newAnsweringRig(t *testing.T) *rig {
 // answers lists the answers queued to an agent: template and body text.
 func (r *rig) answers(to string) []string {
 	r.t.Helper()
+	// Notices are queued as drafts: render them as the worker will send
+	// them (it never dials the relay for that).
+	set, err := templates.Default()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	w, err := mailer.NewWorker(r.org.Store, mailer.Options{Templates: set, Relay: mailer.Relay{Host: "127.0.0.1"}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := w.RenderQueued(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
 	rows, err := r.org.Store.Pool().Query(context.Background(), `SELECT template, convert_from(raw, 'UTF8')
 		FROM outbound_mails WHERE recipient = $1 AND template IN ('agent_command_error', 'agent_unauthenticated') ORDER BY id`, to)
 	if err != nil {

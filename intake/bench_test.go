@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,6 +61,11 @@ func BenchmarkSMTPIngest(b *testing.B) {
 }
 
 func benchIngest(b *testing.B, size, sessions int, reuse bool) {
+	// The garbage collector runs as under postdesk serve, which sets
+	// GOGC=400 unless GOGC is set.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	bs := newBenchServer(b)
 	var next atomic.Int64
 	latencies := make([][]time.Duration, sessions)
@@ -225,7 +231,10 @@ func (bs *benchServer) backendCPU() time.Duration {
 // one round trip.
 type roundTrips struct{ n atomic.Int64 }
 
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if os.Getenv("TRACESQL") != "" && r.n.Load() < 40 {
+		fmt.Println("Q:", strings.Join(strings.Fields(d.SQL), " "))
+	}
 	r.n.Add(1)
 	return ctx
 }
@@ -237,7 +246,11 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 	return ctx
 }
 
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if os.Getenv("TRACESQL") != "" && r.n.Load() < 40 {
+		fmt.Println("BATCHQ:", strings.Join(strings.Fields(d.SQL), " "))
+	}
+}
 
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 

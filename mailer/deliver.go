@@ -22,8 +22,12 @@ type queued struct {
 	Template  string
 	Recipient string
 	From      string
-	Raw       []byte
+	Subject   string
+	Raw       []byte // nil while only the draft exists
+	Draft     []byte
 	Attempts  int
+	// failed says why the notice could not be rendered: it is not sent.
+	failed string
 }
 
 // outcome of one delivery attempt.
@@ -60,8 +64,10 @@ func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	var rows []queued
 	err := w.store.InTx(dbctx, func(t *ticket.Tx) error {
 		var err error
-		rows, err = claim(dbctx, t.DB(), w.queue.BatchSize)
-		return err
+		if rows, err = claim(dbctx, t.DB(), w.queue.BatchSize); err != nil {
+			return err
+		}
+		return w.renderDrafts(dbctx, t.DB(), rows)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("mailer: deliver: claim: %w", err)
@@ -107,10 +113,17 @@ func (w *Worker) release(ctx context.Context, rows []queued, cause error) error 
 	return cause
 }
 
+func scanQueued(r pgx.CollectableRow) (queued, error) {
+	var q queued
+	err := r.Scan(&q.ID, &q.TicketID, &q.Number, &q.MessageID, &q.Template, &q.Recipient, &q.From, &q.Subject,
+		&q.Raw, &q.Draft, &q.Attempts)
+	return q, err
+}
+
 func claim(ctx context.Context, tx pgx.Tx, limit int) ([]queued, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT id, coalesce(ticket_id, 0), coalesce((SELECT number FROM tickets t WHERE t.id = ticket_id), ''),
-		       message_id, template, recipient, mail_from, raw, attempts
+		       message_id, template, recipient, mail_from, subject, raw, draft, attempts
 		  FROM outbound_mails
 		 WHERE state = 'pending' AND next_attempt_at <= clock_timestamp()
 		 ORDER BY next_attempt_at, id -- the pending index: sent rows are never scanned
@@ -119,11 +132,7 @@ func claim(ctx context.Context, tx pgx.Tx, limit int) ([]queued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (queued, error) {
-		var q queued
-		err := r.Scan(&q.ID, &q.TicketID, &q.Number, &q.MessageID, &q.Template, &q.Recipient, &q.From, &q.Raw, &q.Attempts)
-		return q, err
-	})
+	out, err := pgx.CollectRows(rows, scanQueued)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
@@ -164,6 +173,12 @@ func (w *Worker) sendAll(ctx context.Context, rows []queued, mark func(int, resu
 	for i, row := range rows {
 		if ctx.Err() != nil || time.Since(started) > lease/3 {
 			return i, nil
+		}
+		if row.failed != "" {
+			if err := mark(i, result{outcome: permanent, text: row.failed}); err != nil {
+				return i, err
+			}
+			continue
 		}
 		raw, err := w.dkim.sign(row.Raw)
 		if err != nil {

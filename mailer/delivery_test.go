@@ -1,6 +1,7 @@
 package mailer_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -103,6 +104,10 @@ func TestTemporaryFailureIsRetriedAndDeliveredOnce(t *testing.T) {
 	}
 	if id := parse(t, f.sink.received()[0]).messageID(); id != r.MessageID {
 		t.Errorf("sent Message-ID %s, stored %s", id, r.MessageID)
+	}
+	// Rendered once, when first claimed: the retries sent the same bytes.
+	if !bytes.Equal(f.sink.received()[0].Data, r.Raw) {
+		t.Error("the delivered mail differs from the one stored at the first attempt")
 	}
 }
 

@@ -163,8 +163,12 @@ type row struct {
 	Raw                                                             []byte
 }
 
+// rows are the queued notices, rendered as they will be sent.
 func (f *fixture) rows() []row {
 	f.t.Helper()
+	if _, err := f.worker().RenderQueued(f.ctx); err != nil {
+		f.t.Fatal(err)
+	}
 	rs, err := f.pool.Query(f.ctx, `SELECT template, recipient, recipient_kind, state, message_id, subject,
 		last_error, automatic, attempts, raw FROM outbound_mails ORDER BY id`)
 	if err != nil {

@@ -2,11 +2,9 @@ package mailer
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -72,7 +70,7 @@ func byTicket(changes []ticket.Change) [][]ticket.Change {
 	return out
 }
 
-// outbound is a rendered notice, as a row of outbound_mails.
+// outbound is a notice as a row of outbound_mails.
 type outbound struct {
 	TicketID  int64
 	EventID   int64
@@ -83,7 +81,12 @@ type outbound struct {
 	From      string
 	Subject   string
 	Automatic bool
-	Raw       []byte
+	Raw       []byte // the complete message; nil until rendered
+	Draft     []byte // the stored draft; nil once rendered
+}
+
+func (o outbound) head() head {
+	return head{MessageID: o.MessageID, From: o.From, To: o.Recipient, Subject: o.Subject}
 }
 
 // capped reports whether the per-recipient cap applies: to automatic mail
@@ -113,56 +116,21 @@ func (n *Notifier) build(ctx context.Context, q ticket.Querier, nt *notice) (out
 	return n.buildWith(nt, thread)
 }
 
-// buildWith renders a notice whose conversation (threadIDs) is known.
+// buildWith renders a notice whose conversation (threadIDs) is known, at
+// once and with the message at hand: what a worker later makes of its
+// draft.
 func (n *Notifier) buildWith(nt *notice, thread []string) (outbound, error) {
-	tk := nt.ticket
-	dept := ""
-	if tk != nil {
-		dept = tk.DepartmentName
-	}
-	r, err := n.opts.Templates.Render(nt.template, dept, n.data(nt))
-	if err != nil {
-		return outbound{}, fmt.Errorf("mailer: %w", err)
-	}
-	subject := r.Subject
-	if tk != nil {
-		subject = n.numbers.Subject(tk.Number, subject)
-	}
-	fromName, from := n.opts.sender(tk, nt.mailbox)
-	id, err := newMessageID(n.opts.MessageIDDomain)
+	out, d, err := n.draftOf(nt, thread)
 	if err != nil {
 		return outbound{}, err
 	}
-	env := envelope{
-		FromName: fromName, From: from, ToName: nt.to.Name, To: nt.to.Email,
-		Subject: subject, MessageID: id, AutoSubmitted: nt.autoSubmitted,
-		LoopDomain: n.opts.MessageIDDomain, Date: time.Now(), Text: r.Text, HTML: r.HTML,
+	var files []ticket.Attachment
+	if d.Attach {
+		files = n.attachments(nt.message)
 	}
-	if tk != nil {
-		env.Ticket = tk.Number
-		env.ReplyTo = n.replyTo(from, tk.Number, nt.to)
-		env.References = thread
-	}
-	if nt.inReplyTo != "" && validID(nt.inReplyTo) {
-		env.References = append(env.References, nt.inReplyTo)
-	}
-	env.References = trimReferences(env.References)
-	if len(env.References) > 0 {
-		env.InReplyTo = env.References[len(env.References)-1]
-	}
-	if nt.attach && nt.message != nil {
-		env.Attachments = n.attachments(nt.message)
-	}
-	raw, err := compose(env)
+	out.Raw, err = render(n.opts.Templates, out.head(), d, files)
 	if err != nil {
 		return outbound{}, err
-	}
-	out := outbound{
-		EventID: nt.eventID, MessageID: id, Template: nt.template, Recipient: nt.to.Email, Kind: nt.to.Kind,
-		From: from, Subject: subject, Automatic: nt.automatic, Raw: raw,
-	}
-	if tk != nil {
-		out.TicketID = tk.ID
 	}
 	return out, nil
 }

@@ -1,19 +1,20 @@
 // Package mailer turns ticket changes into notices and delivers them.
 //
 // The Notifier runs inside the transaction of a ticket change (it implements
-// ticket.Notifier): it decides who is told what, renders the notices from
-// the templates, and stores each one, complete and with its own Message-ID,
-// as a row of outbound_mails. That row is the queue entry and the record of
-// the mail: a change that rolls back leaves no row and sends nothing; a
-// change that commits leaves a pending row that a Worker delivers, also
-// after a crash or a restart.
+// ticket.Notifier): it decides who is told what and stores each notice as a
+// row of outbound_mails with its own Message-ID, sender, recipient, subject
+// and thread, and a draft of what it says. That row is the queue entry and
+// the record of the mail: a change that rolls back leaves no row and sends
+// nothing; a change that commits leaves a pending row that a Worker
+// delivers, also after a crash or a restart.
 //
 // Workers (any number, in any number of processes) claim pending rows with
-// FOR UPDATE SKIP LOCKED, send a batch over one SMTP connection through
-// go-mail, and record the outcome in the same transaction: sent; retried
-// later with exponential backoff after a temporary failure; or failed,
-// together with a delivery_failed event on the ticket, after a permanent
-// one.
+// FOR UPDATE SKIP LOCKED, render the drafts among them from the templates
+// into complete MIME messages (stored in place of the draft, so that a
+// retry sends the same bytes), send a batch over one SMTP connection, and
+// record each outcome: sent; retried later with exponential backoff after a
+// temporary failure; or failed, together with a delivery_failed event on
+// the ticket, after a permanent one.
 package mailer
 
 import (

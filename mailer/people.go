@@ -31,9 +31,14 @@ func agentRecipient(a ticket.Agent) recipient {
 	return recipient{Name: a.Name, Email: a.Email, Kind: kindAgent, ID: a.ID, Secret: a.Secret}
 }
 
+// customer returns the ticket's customer.
+func customer(tk *ticket.Ticket) recipient {
+	return recipient{Name: tk.CustomerName, Email: tk.CustomerEmail, Kind: kindCustomer, ID: tk.CustomerID}
+}
+
 // customerSide returns the ticket's customer and its collaborators.
 func customerSide(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]recipient, error) {
-	out := []recipient{{Name: tk.CustomerName, Email: tk.CustomerEmail, Kind: kindCustomer, ID: tk.CustomerID}}
+	out := []recipient{customer(tk)}
 	// ticket.Collaborators does not return ids, and the signed reply
 	// address of a collaborator needs one.
 	rows, err := q.Query(ctx, `

@@ -65,6 +65,8 @@ type txSummary struct {
 	transfer    [2]*ticket.Change // first and last
 	lastMessage *ticket.Message
 	changes     []templates.Change
+	// collaborated: the transaction copied someone on the ticket.
+	collaborated bool
 }
 
 func summarize(group []ticket.Change) txSummary {
@@ -104,6 +106,7 @@ func summarize(group []ticket.Change) txSummary {
 		case ticket.ActionPriority:
 			s.changes = append(s.changes, templates.Change{Field: "Priority", Old: ev.Old, New: ev.New})
 		case ticket.ActionCollaborator:
+			s.collaborated = true
 			s.changes = append(s.changes, templates.Change{Field: "Collaborator", New: ev.New})
 		}
 	}
@@ -140,7 +143,13 @@ func (n *Notifier) planCustomers(ctx context.Context, q ticket.Querier, s txSumm
 	var out []notice
 	var people []recipient
 	add := func(nt notice, ownAction bool) error {
-		if people == nil {
+		switch {
+		case people != nil:
+		case s.opened != nil && !s.collaborated:
+			// Opened by this transaction, which copied nobody on it: the
+			// customer is the whole customer side.
+			people = []recipient{customer(s.tk)}
+		default:
 			var err error
 			if people, err = customerSide(ctx, q, s.tk); err != nil {
 				return err

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// queue renders notices and stores them in order, held back by the
+// queue drafts notices and stores them in order, held back by the
 // per-recipient cap where it applies, and wakes the workers when any is
 // pending. It returns how many are pending.
 //
@@ -47,8 +47,11 @@ func (n *Notifier) queue(ctx context.Context, tx pgx.Tx, notices []notice) (int,
 			}
 			thread = threadOf(ids)
 		}
-		out, err := n.buildWith(nt, thread)
+		out, d, err := n.draftOf(nt, thread)
 		if err != nil {
+			return 0, err
+		}
+		if out.Draft, err = d.encode(); err != nil {
 			return 0, err
 		}
 		outs[i], states[i] = out, "pending"
@@ -151,17 +154,17 @@ func (n *Notifier) lookup(ctx context.Context, q pgx.Tx, notices []notice) (know
 	return k, nil
 }
 
-// store writes the rendered notices in one statement, which also wakes the
+// store writes the notices in one statement, which also wakes the
 // workers (at commit) when any notice is pending.
 func (n *Notifier) store(ctx context.Context, tx pgx.Tx, outs []outbound, states, reasons []string, wake bool) error {
-	const cols = 12
+	const cols = 13
 	var sb strings.Builder
 	args := make([]any, 0, len(outs)*cols+1)
 	if wake {
 		sb.WriteString("WITH queued AS (")
 	}
 	sb.WriteString(`INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient, recipient_kind,
-		                            mail_from, subject, automatic, raw, state, last_error) VALUES `)
+		                            mail_from, subject, automatic, raw, draft, state, last_error) VALUES `)
 	for i, out := range outs {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -183,7 +186,7 @@ func (n *Notifier) store(ctx context.Context, tx pgx.Tx, outs []outbound, states
 			eventID = &out.EventID
 		}
 		args = append(args, ticketID, eventID, out.MessageID, out.Template, out.Recipient, out.Kind,
-			out.From, out.Subject, out.Automatic, out.Raw, states[i], reasons[i])
+			out.From, out.Subject, out.Automatic, out.Raw, out.Draft, states[i], reasons[i])
 	}
 	if wake {
 		// PostgreSQL delivers the notification at commit, and drops it on

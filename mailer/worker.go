@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -21,6 +22,9 @@ type Worker struct {
 	relay *relay
 	dkim  *dkimSigner
 	log   *slog.Logger
+	// What renders the drafts of queued notices.
+	templates *templates.Set
+	maxAttach int64
 }
 
 // NewWorker checks the relay and DKIM options and returns a worker that
@@ -29,8 +33,11 @@ func NewWorker(store *ticket.Store, opts Options) (*Worker, error) {
 	if err := opts.checkRelay(); err != nil {
 		return nil, err
 	}
+	if opts.Templates == nil {
+		return nil, errors.New("mailer: the worker needs the templates: it renders the notices it sends")
+	}
 	w := &Worker{store: store, pool: store.Pool(), queue: opts.Queue.withDefaults(),
-		relay: newRelay(opts.Relay), log: opts.logger()}
+		relay: newRelay(opts.Relay), log: opts.logger(), templates: opts.Templates, maxAttach: opts.maxAttachmentBytes()}
 	if opts.DKIM != nil {
 		var err error
 		if w.dkim, err = newDKIMSigner(opts.DKIM); err != nil {

@@ -174,6 +174,28 @@ func (s *Set) Render(name, department string, data Data) (Rendered, error) {
 	return b.render(name, data)
 }
 
+// RenderSubject renders only the subject of notice name, as Render would:
+// a notice's subject is known when it is queued, its body when it is sent.
+func (s *Set) RenderSubject(name, department string, data Data) (string, error) {
+	b := s.base
+	if d, ok := s.depts[strings.ToLower(strings.TrimSpace(department))]; ok {
+		b = d
+	}
+	st, ok := b.subject[name]
+	if !ok {
+		return "", fmt.Errorf("templates: unknown notice %q", name)
+	}
+	var sb strings.Builder
+	if err := st.Execute(&sb, data); err != nil {
+		return "", fmt.Errorf("templates: %s subject: %w", name, err)
+	}
+	return oneLine(sb.String()), nil
+}
+
+// oneLine makes a rendered subject one header line: newlines a template
+// leaves in would break the header, and runs of spaces look like mistakes.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 func (b *bundle) render(name string, data Data) (Rendered, error) {
 	st, ok := b.subject[name]
 	if !ok {
@@ -190,9 +212,7 @@ func (b *bundle) render(name string, data Data) (Rendered, error) {
 	if err := b.html[name].Execute(&hb, data); err != nil {
 		return r, fmt.Errorf("templates: %s html: %w", name, err)
 	}
-	// A subject is one header line: newlines a template leaves in would
-	// break the header, and runs of spaces look like mistakes.
-	r.Subject = strings.Join(strings.Fields(sb.String()), " ")
+	r.Subject = oneLine(sb.String())
 	r.Text = strings.TrimLeft(tb.String(), "\n")
 	r.HTML = hb.String()
 	return r, nil

@@ -99,6 +99,35 @@ func TestSubjectIsOneLine(t *testing.T) {
 	if r.Subject != "Re: [#123456] two lines" {
 		t.Fatalf("subject = %q", r.Subject)
 	}
+	only, err := set.RenderSubject(CustomerReply, "", d)
+	if err != nil || only != r.Subject {
+		t.Fatalf("RenderSubject = %q, %v; Render's subject is %q", only, err, r.Subject)
+	}
+}
+
+// The subject a notice is queued with is the one its full rendering has.
+func TestRenderSubjectMatchesRender(t *testing.T) {
+	set, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names() {
+		d := Sample(name)
+		r, err := set.Render(name, "", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, err := set.RenderSubject(name, "", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subject != r.Subject || subject == "" {
+			t.Errorf("%s: RenderSubject %q, Render %q", name, subject, r.Subject)
+		}
+	}
+	if _, err := set.RenderSubject("no_such_notice", "", Data{}); err == nil {
+		t.Error("an unknown notice rendered a subject")
+	}
 }
 
 func TestOverrides(t *testing.T) {

@@ -1,0 +1,329 @@
+package mailer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// draft is a notice that is decided, addressed and numbered but not yet
+// rendered. The transaction of a change stores it (outbound_mails.draft,
+// with the Message-ID, sender, recipient and subject in their columns); the
+// worker that claims it renders the body, composes the MIME message, stores
+// that as the notice's raw mail and sends it. Everything the notice says is
+// fixed when it is queued: the ticket as the change left it, who did what,
+// the note, the thread it answers. Only the text and files of the ticket
+// message it shows are read back when it is rendered, from rows that never
+// change, so that a notice does not store the message a second time.
+//
+// Rendering at delivery keeps the templates' and MIME composer's work (the
+// bulk of queuing a notice) out of the transaction that takes a mail in.
+type draft struct {
+	Template   string         `json:"template"`
+	Department string         `json:"department,omitempty"` // selects the department's templates
+	Data       templates.Data `json:"data"`
+	// MessageRow is the messages.id of Data.Message, whose text is left out
+	// of the stored draft and read back; 0 when the text is in Data.
+	MessageRow    int64     `json:"message_row,omitempty"`
+	Attach        bool      `json:"attach,omitempty"` // copy the message's files into the mail
+	FromName      string    `json:"from_name,omitempty"`
+	ToName        string    `json:"to_name,omitempty"`
+	ReplyTo       string    `json:"reply_to,omitempty"`
+	InReplyTo     string    `json:"in_reply_to,omitempty"`
+	References    []string  `json:"references,omitempty"`
+	AutoSubmitted string    `json:"auto_submitted,omitempty"`
+	Ticket        string    `json:"ticket,omitempty"` // number, for the ticket header
+	Date          time.Time `json:"date"`
+}
+
+// head is what a notice's columns say about its mail.
+type head struct {
+	MessageID string
+	From      string
+	To        string
+	Subject   string
+}
+
+// draftOf decides everything about a notice but its body: Message-ID,
+// sender, subject, signed Reply-To and the thread it continues.
+func (n *Notifier) draftOf(nt *notice, thread []string) (outbound, draft, error) {
+	tk := nt.ticket
+	dept := ""
+	if tk != nil {
+		dept = tk.DepartmentName
+	}
+	data := n.data(nt)
+	subject, err := n.opts.Templates.RenderSubject(nt.template, dept, data)
+	if err != nil {
+		return outbound{}, draft{}, fmt.Errorf("mailer: %w", err)
+	}
+	if tk != nil {
+		subject = n.numbers.Subject(tk.Number, subject)
+	}
+	fromName, from := n.opts.sender(tk, nt.mailbox)
+	id, err := newMessageID(n.opts.MessageIDDomain)
+	if err != nil {
+		return outbound{}, draft{}, err
+	}
+	d := draft{
+		Template: nt.template, Department: dept, Data: data, FromName: fromName, ToName: nt.to.Name,
+		AutoSubmitted: nt.autoSubmitted, Date: time.Now(), Attach: nt.attach && nt.message != nil,
+	}
+	if nt.message != nil {
+		d.MessageRow = nt.message.ID
+	}
+	var refs []string
+	if tk != nil {
+		d.Ticket = tk.Number
+		d.ReplyTo = n.replyTo(from, tk.Number, nt.to)
+		refs = thread
+	}
+	if nt.inReplyTo != "" && validID(nt.inReplyTo) {
+		refs = append(refs, nt.inReplyTo)
+	}
+	d.References = trimReferences(refs)
+	if len(d.References) > 0 {
+		d.InReplyTo = d.References[len(d.References)-1]
+	}
+	out := outbound{
+		EventID: nt.eventID, MessageID: id, Template: nt.template, Recipient: nt.to.Email, Kind: nt.to.Kind,
+		From: from, Subject: subject, Automatic: nt.automatic,
+	}
+	if tk != nil {
+		out.TicketID = tk.ID
+	}
+	return out, d, nil
+}
+
+// encode is the draft as stored: without the message text when the
+// message row holds it.
+func (d draft) encode() ([]byte, error) {
+	if d.MessageRow != 0 && d.Data.Message != nil {
+		m := *d.Data.Message
+		m.Text = ""
+		d.Data.Message = &m
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: encode notice: %w", err)
+	}
+	return b, nil
+}
+
+// render composes the complete MIME message of a draft whose message text
+// is in place. files are the message's attachments, copied into the mail
+// when the draft asks for them.
+func render(set *templates.Set, h head, d draft, files []ticket.Attachment) ([]byte, error) {
+	r, err := set.Render(d.Template, d.Department, d.Data)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: %w", err)
+	}
+	env := envelope{
+		FromName: d.FromName, From: h.From, ToName: d.ToName, To: h.To, ReplyTo: d.ReplyTo,
+		Subject: h.Subject, MessageID: h.MessageID, InReplyTo: d.InReplyTo, References: d.References,
+		AutoSubmitted: d.AutoSubmitted, Ticket: d.Ticket, LoopDomain: loopDomain(h.MessageID),
+		Date: d.Date, Text: r.Text, HTML: r.HTML,
+	}
+	if d.Attach {
+		env.Attachments = files
+	}
+	return compose(env)
+}
+
+// loopDomain is the domain of our Message-IDs, which the loop header carries.
+func loopDomain(messageID string) string {
+	for i := len(messageID) - 1; i >= 0; i-- {
+		if messageID[i] == '@' {
+			return messageID[i+1:]
+		}
+	}
+	return ""
+}
+
+// fill reads back the message texts (and, where a draft copies them, the
+// files) that the stored drafts left out: one statement for the texts and
+// one for the files of a whole batch. Files are loaded only while the
+// message's files together stay within limit (negative: never); beyond it
+// the notice only names them, as when it was queued.
+func fill(ctx context.Context, q ticket.Querier, drafts []*draft, limit int64) (map[int64][]ticket.Attachment, error) {
+	var ids, attachIDs []int64
+	for _, d := range drafts {
+		if d.MessageRow == 0 {
+			continue
+		}
+		ids = append(ids, d.MessageRow)
+		if d.Attach && limit >= 0 {
+			attachIDs = append(attachIDs, d.MessageRow)
+		}
+	}
+	files := map[int64][]ticket.Attachment{}
+	if len(ids) == 0 {
+		return files, nil
+	}
+	texts := map[int64]string{}
+	rows, err := q.Query(ctx, `SELECT id, body FROM messages WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: message texts: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var body string
+		if err := rows.Scan(&id, &body); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mailer: message texts: %w", err)
+		}
+		texts[id] = body
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mailer: message texts: %w", err)
+	}
+	for _, d := range drafts {
+		if d.MessageRow == 0 || d.Data.Message == nil {
+			continue
+		}
+		text, ok := texts[d.MessageRow]
+		if !ok {
+			return nil, fmt.Errorf("mailer: message %d of a queued notice is gone", d.MessageRow)
+		}
+		m := *d.Data.Message
+		m.Text = text
+		d.Data.Message = &m
+	}
+	if len(attachIDs) == 0 {
+		return files, nil
+	}
+	rows, err = q.Query(ctx, `
+		SELECT a.message_id, a.filename, a.content_type, a.size, a.inline, a.content_id,
+		       CASE WHEN sum(a.size) OVER (PARTITION BY a.message_id) <= $2 THEN b.content END
+		  FROM attachments a JOIN blobs b ON b.sha256 = a.sha256
+		 WHERE a.message_id = ANY($1)
+		 ORDER BY a.message_id, a.id`, attachIDs, limit)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: message files: %w", err)
+	}
+	defer rows.Close()
+	tooBig := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		var a ticket.Attachment
+		if err := rows.Scan(&id, &a.Filename, &a.ContentType, &a.Size, &a.Inline, &a.ContentID, &a.Content); err != nil {
+			return nil, fmt.Errorf("mailer: message files: %w", err)
+		}
+		if a.Content == nil {
+			tooBig[id] = true
+		}
+		files[id] = append(files[id], a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mailer: message files: %w", err)
+	}
+	for id := range tooBig {
+		delete(files, id) // named in the text, not attached
+	}
+	return files, nil
+}
+
+// renderDrafts renders the claimed notices that are still drafts and
+// stores each one's raw message in place of its draft, in the claiming
+// transaction: a notice is rendered once, and a retry sends the same bytes.
+// A draft that cannot be rendered (a template that fails on its data, a
+// message that is gone) is marked on its row so that it is recorded as a
+// permanent failure instead of being sent.
+func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) error {
+	var idx []int
+	var drafts []*draft
+	for i := range rows {
+		if rows[i].Raw != nil {
+			continue
+		}
+		d := &draft{}
+		if err := json.Unmarshal(rows[i].Draft, d); err != nil {
+			rows[i].failed = "cannot render the notice: its draft is unreadable: " + err.Error()
+			continue
+		}
+		idx, drafts = append(idx, i), append(drafts, d)
+	}
+	if len(drafts) == 0 {
+		return nil
+	}
+	files, err := fill(ctx, tx, drafts, w.maxAttach)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(drafts))
+	raws := make([][]byte, 0, len(drafts))
+	for k, d := range drafts {
+		row := &rows[idx[k]]
+		raw, err := render(w.templates, head{MessageID: row.MessageID, From: row.From, To: row.Recipient,
+			Subject: row.Subject}, *d, files[d.MessageRow])
+		if err != nil {
+			row.failed = "cannot render the notice: " + err.Error()
+			w.log.Error("outbox: notice not rendered", "message_id", row.MessageID, "err", err)
+			continue
+		}
+		row.Raw = raw
+		ids, raws = append(ids, row.ID), append(raws, raw)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE outbound_mails o SET raw = r.raw, draft = NULL
+		  FROM unnest($1::bigint[], $2::bytea[]) AS r(id, raw)
+		 WHERE o.id = r.id`, ids, raws); err != nil {
+		return fmt.Errorf("store rendered notices: %w", err)
+	}
+	return nil
+}
+
+// RenderQueued renders every queued notice that is still a draft, as a
+// worker does when it claims one, and sends nothing: afterwards each
+// notice's raw message is the mail that will go out. Drafts that cannot be
+// rendered stay drafts (a worker records them as failed). It returns how
+// many it rendered.
+func (w *Worker) RenderQueued(ctx context.Context) (int, error) {
+	var done int
+	var last int64
+	for {
+		var n int
+		more := false
+		err := w.store.InTx(ctx, func(t *ticket.Tx) error {
+			rows, err := t.DB().Query(ctx, `
+				SELECT id, coalesce(ticket_id, 0), '', message_id, template, recipient, mail_from, subject,
+				       raw, draft, attempts
+				  FROM outbound_mails WHERE raw IS NULL AND id > $1
+				 ORDER BY id LIMIT $2
+				   FOR UPDATE SKIP LOCKED`, last, w.queue.BatchSize)
+			if err != nil {
+				return err
+			}
+			claimed, err := pgx.CollectRows(rows, scanQueued)
+			if err != nil || len(claimed) == 0 {
+				return err
+			}
+			last, more = claimed[len(claimed)-1].ID, true
+			if err := w.renderDrafts(ctx, t.DB(), claimed); err != nil {
+				return err
+			}
+			for _, q := range claimed {
+				if q.failed == "" {
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, fmt.Errorf("mailer: render queued notices: %w", err)
+		}
+		done += n
+		if !more {
+			return done, nil
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package mailer_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/ticket"
+)
+
+// A change queues its notices as drafts, without a copy of the message
+// they show; the worker renders each one once, stores the rendered mail in
+// place of the draft and sends exactly those bytes.
+func TestNoticesAreQueuedAsDraftsAndRenderedOnce(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	tk := f.open("jane-1@user.com")
+	type stored struct {
+		id                int64
+		template, subject string
+		raw, draft        []byte
+		recipient, msgID  string
+	}
+	read := func() []stored {
+		t.Helper()
+		rows, err := f.pool.Query(f.ctx, `SELECT id, template, subject, raw, draft, recipient, message_id
+			FROM outbound_mails ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []stored
+		for rows.Next() {
+			var s stored
+			if err := rows.Scan(&s.id, &s.template, &s.subject, &s.raw, &s.draft, &s.recipient, &s.msgID); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	queued := read()
+	if len(queued) < 2 {
+		t.Fatalf("%d notices queued for a new ticket, want the acknowledgement and the alerts", len(queued))
+	}
+	const body = "customers are reporting a 404 error" // the message of f.open
+	for _, q := range queued {
+		if q.raw != nil || q.draft == nil {
+			t.Fatalf("%s to %s queued with raw %d bytes, draft %d bytes: want a draft only",
+				q.template, q.recipient, len(q.raw), len(q.draft))
+		}
+		if !strings.Contains(q.subject, tk.Number) || q.msgID == "" {
+			t.Errorf("%s queued with subject %q, Message-ID %q: both are fixed when queued", q.template, q.subject, q.msgID)
+		}
+		if bytes.Contains(q.draft, []byte(body)) {
+			t.Errorf("the draft of %s stores the message text again: %s", q.template, q.draft)
+		}
+	}
+
+	f.deliver()
+	sent := f.sink.received()
+	if len(sent) != len(queued) {
+		t.Fatalf("%d mails sent for %d notices", len(sent), len(queued))
+	}
+	byID := map[string][]byte{}
+	for _, r := range sent {
+		byID[parse(t, r).messageID()] = r.Data
+	}
+	for _, q := range read() {
+		if q.draft != nil || q.raw == nil {
+			t.Fatalf("%s after delivery: raw %d bytes, draft %d bytes: want the rendered mail only",
+				q.template, len(q.raw), len(q.draft))
+		}
+		if !bytes.Equal(byID[q.msgID], q.raw) {
+			t.Errorf("%s: the relay got other bytes than the stored mail", q.template)
+		}
+		if got := parse(t, received{Data: q.raw}); got.subject() != q.subject ||
+			(q.template == templates.CustomerAck && !strings.Contains(got.Text, body)) {
+			t.Errorf("%s rendered with subject %q (queued %q), text:\n%s", q.template, got.subject(), q.subject, got.Text)
+		}
+	}
+}
+
+// A draft that cannot be rendered is not sent: it is recorded as failed on
+// its ticket, and the notices queued with it still go out.
+func TestUnrenderableDraftIsRecordedAsFailed(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	tk := f.open("jane-1@user.com")
+	var broken int64
+	err := f.pool.QueryRow(f.ctx, `UPDATE outbound_mails SET draft = '{"template": "no_such_notice"}'
+		WHERE id = (SELECT min(id) FROM outbound_mails) RETURNING id`).Scan(&broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int
+	if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM outbound_mails`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	f.deliver()
+	if got := len(f.sink.received()); got != total-1 {
+		t.Errorf("%d of %d notices sent, want all but the broken one", got, total)
+	}
+	var state, lastError string
+	if err := f.pool.QueryRow(f.ctx, `SELECT state, last_error FROM outbound_mails WHERE id = $1`, broken).
+		Scan(&state, &lastError); err != nil {
+		t.Fatal(err)
+	}
+	if state != "failed" || !strings.Contains(lastError, "cannot render") || !strings.Contains(lastError, "no_such_notice") {
+		t.Errorf("broken draft: state %s, last error %q", state, lastError)
+	}
+	history, err := f.store.History(f.ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed bool
+	for _, e := range history {
+		if e.Event != nil && e.Event.Action == ticket.ActionDeliveryFailed && strings.Contains(e.Event.Detail, "cannot render") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Error("the ticket's history does not show the notice that could not be rendered")
+	}
+}
