@@ -249,6 +249,12 @@ func (t *Tx) insertMessage(ctx context.Context, tk *Ticket, msg Message) (*Messa
 	if msg.FullText == "" {
 		msg.FullText = msg.Body
 	}
+	// An empty full_text stores "the same as body" (most new mails have no
+	// quoted history), so that the text is not written twice.
+	fullText := msg.FullText
+	if fullText == msg.Body {
+		fullText = ""
+	}
 	msg.TicketID = tk.ID
 	err := t.tx.QueryRow(ctx, `
 		INSERT INTO messages (ticket_id, kind, author_agent_id, author_customer_id, author_name, author_email,
@@ -256,7 +262,7 @@ func (t *Tx) insertMessage(ctx context.Context, tk *Ticket, msg Message) (*Messa
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING id, created_at`,
 		tk.ID, msg.Kind, agentID, customerID, msg.Author.Name, msg.Author.Email,
-		msg.Body, msg.FullText, msg.HTML, msg.MessageID, nonNil(msg.InReplyTo), nonNil(msg.References),
+		msg.Body, fullText, msg.HTML, msg.MessageID, nonNil(msg.InReplyTo), nonNil(msg.References),
 		nullID(msg.InboundMailID)).Scan(&msg.ID, &msg.CreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: %s: add %s: %w", tk.Number, msg.Kind, err)

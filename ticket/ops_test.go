@@ -333,3 +333,42 @@ func TestFailedChangeRollsBack(t *testing.T) {
 		t.Fatalf("%d rows left after rollback (err %v)", n, err)
 	}
 }
+
+// The whole text of a message reads back as stored, whether or not it
+// differs from the text the ticket shows.
+func TestFullTextReadsBack(t *testing.T) {
+	f := newFixture(t, nil)
+	tk := f.open(t)
+	ctx := context.Background()
+	quoted := "the load balancer is back\n\nOn Fri, Jane wrote:\n> is it fixed?"
+	for _, m := range []ticket.Message{
+		{Body: "the load balancer is back", FullText: quoted},
+		{Body: "no history here"},
+		{Body: "same text", FullText: "same text"},
+	} {
+		m.Kind, m.Author = ticket.KindReply, ticket.AgentActor(f.ken)
+		if err := f.change(t, tk.Number, func(tx *ticket.Tx, tk *ticket.Ticket) error {
+			_, err := tx.AddMessage(ctx, tk, m)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := f.store.History(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"the load balancer is back": quoted, "no history here": "no history here", "same text": "same text"}
+	seen := 0
+	for _, e := range h {
+		if m := e.Message; m != nil && m.Kind == ticket.KindReply {
+			seen++
+			if m.FullText != want[m.Body] {
+				t.Errorf("message %q: full text %q, want %q", m.Body, m.FullText, want[m.Body])
+			}
+		}
+	}
+	if seen != 3 {
+		t.Fatalf("%d replies in the history, want 3", seen)
+	}
+}

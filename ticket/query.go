@@ -137,7 +137,7 @@ func (s *Store) messages(ctx context.Context, ticketID int64) (map[int64]*Messag
 		SELECT id, kind, CASE WHEN author_agent_id IS NOT NULL THEN 'agent'
 		                      WHEN author_customer_id IS NOT NULL THEN 'customer' ELSE 'system' END,
 		       coalesce(author_agent_id, author_customer_id, 0), author_name, author_email,
-		       body, full_text, html, message_id, in_reply_to, "references", coalesce(inbound_mail_id, 0), created_at
+		       body, CASE WHEN full_text = '' THEN body ELSE full_text END, html, message_id, in_reply_to, "references", coalesce(inbound_mail_id, 0), created_at
 		  FROM messages WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: messages of %d: %w", ticketID, err)

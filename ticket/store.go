@@ -143,26 +143,37 @@ func (t *Tx) record(ctx context.Context, tk *Ticket, ev Event, msg *Message) (Ev
 		ev.MessageID = msg.ID
 	}
 	// One statement writes the event and moves the ticket's updated_at to
-	// its time: a round trip less for every change.
-	err := t.tx.QueryRow(ctx, `
-		WITH ev AS (
-		    INSERT INTO ticket_events (ticket_id, actor_kind, actor_agent_id, actor_customer_id,
-		                               actor_name, action, old_value, new_value, detail, message_id)
-		    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		    RETURNING id, created_at
-		), touch AS (
-		    UPDATE tickets SET updated_at = ev.created_at FROM ev WHERE tickets.id = $1
-		)
-		SELECT id, created_at FROM ev`,
-		tk.ID, ev.Actor.Kind, agentID, customerID, ev.Actor.String(), ev.Action,
+	// its time: a round trip less for every change. The ticket a
+	// transaction has just opened keeps the time it was created: rewriting
+	// the new row would cost every new ticket a second version of it.
+	sql := recordAndTouch
+	if ev.Action == ActionOpened {
+		sql = recordOnly
+	}
+	err := t.tx.QueryRow(ctx, sql, tk.ID, ev.Actor.Kind, agentID, customerID, ev.Actor.String(), ev.Action,
 		ev.Old, ev.New, ev.Detail, msgID).Scan(&ev.ID, &ev.At)
 	if err != nil {
 		return ev, fmt.Errorf("ticket: record %s on %s: %w", ev.Action, tk.Number, err)
 	}
-	tk.UpdatedAt = ev.At
+	if ev.Action != ActionOpened {
+		tk.UpdatedAt = ev.At
+	}
 	t.changes = append(t.changes, Change{Ticket: tk, Event: ev, Message: msg, Quiet: t.quiet})
 	return ev, nil
 }
+
+const recordOnly = `
+	INSERT INTO ticket_events (ticket_id, actor_kind, actor_agent_id, actor_customer_id,
+	                           actor_name, action, old_value, new_value, detail, message_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	RETURNING id, created_at`
+
+const recordAndTouch = `
+	WITH ev AS (` + recordOnly + `
+	), touch AS (
+	    UPDATE tickets SET updated_at = ev.created_at FROM ev WHERE tickets.id = $1
+	)
+	SELECT id, created_at FROM ev`
 
 func nullID(id int64) *int64 {
 	if id == 0 {
