@@ -254,11 +254,18 @@ type delivery struct {
 	raw []byte
 	msg *parse.Message
 	res Result
+	// replay marks a stored mail run again (Processor.Replay): its row,
+	// res.InboundID, is stored and locked already.
+	replay bool
 }
 
 // insertInbound stores the raw mail, or reports errDuplicate with the first
-// delivery's outcome when it was stored before.
+// delivery's outcome when it was stored before. A replay stores nothing: it
+// reuses the row it locked.
 func (d *delivery) insertInbound(ctx context.Context) error {
+	if d.replay {
+		return nil
+	}
 	id := ticket.Clean(messageIDOf(d.msg, d.raw))
 	key := id
 	if d.msg == nil || d.msg.SyntheticID || !wellFormedID(id) {
@@ -312,8 +319,12 @@ func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 	if ticketID != 0 {
 		tid = &ticketID
 	}
-	_, err := d.tx.DB().Exec(ctx, `UPDATE inbound_mails SET outcome = $2, reason = $3, ticket_id = $4, thread_rule = $5
-		WHERE id = $1`, d.res.InboundID, d.res.Outcome, d.res.Reason, tid, d.res.Rule)
+	sql := `UPDATE inbound_mails SET outcome = $2, reason = $3, ticket_id = $4, thread_rule = $5
+		WHERE id = $1`
+	if d.replay {
+		sql = finishReplaySQL
+	}
+	_, err := d.tx.DB().Exec(ctx, sql, d.res.InboundID, d.res.Outcome, d.res.Reason, tid, d.res.Rule)
 	if err != nil {
 		return fmt.Errorf("intake: record outcome: %w", err)
 	}

@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"version":  {"print the version", cmdVersion},
 		"inspect":  {"show how postdesk reads mail files: inspect [--json] FILE...", cmdInspect},
 		"mailbox":  {"check an IMAP mailbox's login or the SMTP relay: mailbox test NAME|--relay", cmdMailbox},
+		"mail":     {"list, show and replay stored inbound mail: mail list|show|replay", cmdMail},
 		"template": {"print a notice as it would be sent: template render NAME --ticket NUMBER", cmdTemplate},
 		"send":     {"send a mail to an SMTP server (postdesk's listener by default)", cmdSend},
 		"sink":     {"a development SMTP sink that saves and lists every mail it gets", cmdSink},
