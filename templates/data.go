@@ -8,42 +8,42 @@ import (
 // Data is what every notice template sees. Fields that a notice does not use
 // are zero; see the package documentation for which ones each notice fills.
 type Data struct {
-	Org       Org
-	Ticket    Ticket
-	Customer  Person
-	Message   *Message  // the message that caused the notice; nil when none
-	Note      string    // the internal note that came with a transfer
-	Recipient Recipient // who this copy of the notice goes to
-	Actor     Person    // who made the change
-	Previous  string    // the value before the change: old department, old assignee
-	Changes   []Change  // every field the transaction changed, for agent notices
-	Error     string    // agent_command_error, agent_unauthenticated: what went wrong
-	Original  Original  // agent_command_error, agent_unauthenticated: the agent's mail
+	Org       Org       `json:",omitzero"`
+	Ticket    Ticket    `json:",omitzero"`
+	Customer  Person    `json:",omitzero"`
+	Message   *Message  `json:",omitzero"` // the message that caused the notice; nil when none
+	Note      string    `json:",omitzero"` // the internal note that came with a transfer
+	Recipient Recipient `json:",omitzero"` // who this copy of the notice goes to
+	Actor     Person    `json:",omitzero"` // who made the change
+	Previous  string    `json:",omitzero"` // the value before the change: old department, old assignee
+	Changes   []Change  `json:",omitzero"` // every field the transaction changed, for agent notices
+	Error     string    `json:",omitzero"` // agent_command_error, agent_unauthenticated: what went wrong
+	Original  Original  `json:",omitzero"` // agent_command_error, agent_unauthenticated: the agent's mail
 }
 
 // Org is the organisation running the help desk.
 type Org struct {
-	Name string
+	Name string `json:",omitzero"`
 }
 
 // Ticket is the ticket as it stands after the change.
 type Ticket struct {
-	Number     string
-	Token      string // the subject token, e.g. "[#123456]"
-	Subject    string
-	Status     string
-	Priority   string
-	Department string
-	Assignee   string // name; empty when unassigned
-	HelpTopic  string // empty when none
-	Created    time.Time
-	URL        string // link to the ticket; empty when no web URL is configured
+	Number     string    `json:",omitzero"`
+	Token      string    `json:",omitzero"` // the subject token, e.g. "[#123456]"
+	Subject    string    `json:",omitzero"`
+	Status     string    `json:",omitzero"`
+	Priority   string    `json:",omitzero"`
+	Department string    `json:",omitzero"`
+	Assignee   string    `json:",omitzero"` // name; empty when unassigned
+	HelpTopic  string    `json:",omitzero"` // empty when none
+	Created    time.Time `json:",omitzero"`
+	URL        string    `json:",omitzero"` // link to the ticket; empty when no web URL is configured
 }
 
 // Person is a customer, collaborator, agent or postdesk itself.
 type Person struct {
-	Name  string
-	Email string
+	Name  string `json:",omitzero"`
+	Email string `json:",omitzero"`
 }
 
 // Display is the person as a mail client shows them: "Name <email>", or
@@ -60,27 +60,27 @@ func (p Person) Display() string {
 
 // Message is a ticket message shown in a notice.
 type Message struct {
-	Author      string // name, or address when the name is unknown
-	AuthorEmail string
-	Text        string   // the text the author wrote, quoted history removed
-	Attachments []string // file names
-	Date        time.Time
-	Internal    bool // an internal note: never shown to customers
+	Author      string    `json:",omitzero"` // name, or address when the name is unknown
+	AuthorEmail string    `json:",omitzero"`
+	Text        string    `json:",omitzero"` // the text the author wrote, quoted history removed
+	Attachments []string  `json:",omitzero"` // file names
+	Date        time.Time `json:",omitzero"`
+	Internal    bool      `json:",omitzero"` // an internal note: never shown to customers
 }
 
 // Recipient is who one copy of a notice is addressed to.
 type Recipient struct {
-	Name    string
-	Email   string
-	IsAgent bool
+	Name    string `json:",omitzero"`
+	Email   string `json:",omitzero"`
+	IsAgent bool   `json:",omitzero"`
 }
 
 // Change is one field a transaction changed, e.g. {"Department", "Help Desk",
 // "System Administrators"}.
 type Change struct {
-	Field string
-	Old   string
-	New   string
+	Field string `json:",omitzero"`
+	Old   string `json:",omitzero"`
+	New   string `json:",omitzero"`
 }
 
 // String prints the change as "Field: old → new".
@@ -97,8 +97,8 @@ func (c Change) String() string {
 
 // Original describes the agent mail an error notice answers.
 type Original struct {
-	Subject string
-	Date    time.Time
+	Subject string    `json:",omitzero"`
+	Date    time.Time `json:",omitzero"`
 }
 
 // Sample returns complete example data for notice name, as the start-up
