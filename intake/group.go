@@ -182,12 +182,27 @@ func (p *Processor) runGroup(ctx context.Context, batch []*member) (results []Re
 		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
-	g := newPipe(tx, len(batch))
 	results, alone = make([]Result, len(batch)), make([]bool, len(batch))
 	errs := make([]error, len(batch))
+	// A second copy of a mail in the group (a sender's retry arriving with
+	// the first) waits for the group and is then found stored.
+	keys := map[string]bool{}
+	live := 0
+	for i, m := range batch {
+		_, key := dedupeKey(m.msg, m.raw)
+		alone[i] = keys[key]
+		keys[key] = true
+		if !alone[i] {
+			live++
+		}
+	}
+	g := newPipe(tx, live)
 	var claimMu sync.Mutex
 	claims := map[int64]int{}
 	for i, m := range batch {
+		if alone[i] {
+			continue
+		}
 		claim := func(id int64) error {
 			claimMu.Lock()
 			defer claimMu.Unlock()
@@ -220,9 +235,13 @@ func (p *Processor) runGroup(ctx context.Context, batch []*member) (results []Re
 	for i, err := range errs {
 		switch {
 		case err == nil:
+		case errors.Is(err, errRaced):
+			// It wrote the rest of its handling before it found the copy:
+			// the group rolls back and each mail goes again on its own.
+			return nil, nil, fmt.Errorf("mail %d of %d: %w", i+1, len(batch), err)
 		case errors.Is(err, errDuplicate):
-			// Its INSERT found the mail stored and wrote nothing; delivered
-			// alone it reports what became of the first copy.
+			// Its lookup found the mail stored and it wrote nothing;
+			// delivered alone it reports what became of the first copy.
 			alone[i] = true
 		default:
 			return nil, nil, fmt.Errorf("mail %d of %d: %w", i+1, len(batch), err)

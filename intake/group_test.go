@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -192,5 +193,90 @@ func TestGroupCommitRefusedMailDoesNotFailTheOthers(t *testing.T) {
 	}
 	if n := r.count(`SELECT count(*) FROM tickets`); n != 2 {
 		t.Fatalf("%d tickets, want 2", n)
+	}
+}
+
+// Two deliveries of one mail that both find it not yet stored: the one
+// that stores it second (its row waits for the first's commit) rolls back
+// everything it did and reports the first copy, in a transaction of its own
+// and in a group, whose other mails are then delivered one by one.
+func TestMailStoredMeanwhileRollsBackTheSecondDelivery(t *testing.T) {
+	r := newGroupRig(t, Options{})
+	ctx := context.Background()
+	raw, _ := groupMail("Jane <jane@user.example>", "card declined", "my card was declined")
+	other, _ := groupMail("Max <max@user.example>", "locked out", "I cannot log in")
+	env := Envelope{Transport: TransportSMTP, MailFrom: "jane@user.example", Rcpt: []string{"support@bank.example"}}
+	msg, perr := parse.Parse(raw)
+	for _, grouped := range []bool{false, true} {
+		before := r.count(`SELECT count(*) FROM tickets`)
+		type outcome struct {
+			res []Result
+			err error
+		}
+		second := make(chan outcome, 1)
+		first := func(tx *ticket.Tx) error {
+			d := &delivery{p: r.p, tx: tx, env: env, raw: raw, msg: msg}
+			if _, err := d.run(ctx, perr); err != nil {
+				return err
+			}
+			// The first delivery has written the mail but not committed:
+			// the second finds nothing stored and goes ahead.
+			go func() {
+				if grouped {
+					om, operr := parse.Parse(other)
+					batch := []*member{newMember(ctx, env, raw, msg, perr), newMember(ctx, env, other, om, operr)}
+					go r.p.group.run(batch)
+					var o outcome
+					for _, m := range batch {
+						res, err := r.p.group.wait(m)
+						o.res, o.err = append(o.res, res), errors.Join(o.err, err)
+					}
+					second <- o
+					return
+				}
+				res, err := r.p.deliverAlone(ctx, env, raw, msg, perr)
+				second <- outcome{[]Result{res}, err}
+			}()
+			// Commit once the second waits on the mail's row.
+			deadline := time.Now().Add(10 * time.Second)
+			for r.count(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`) == 0 {
+				if time.Now().After(deadline) {
+					return errors.New("the second delivery never waited for the first")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			return nil
+		}
+		if err := r.org.Store.InTx(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		o := <-second
+		if o.err != nil {
+			t.Fatalf("grouped %v: second delivery: %v", grouped, o.err)
+		}
+		if dup := o.res[0]; !dup.Duplicate || dup.Outcome != OutcomeNewTicket || dup.TicketNumber == "" {
+			t.Fatalf("grouped %v: second delivery %+v, want a duplicate of the new ticket", grouped, dup)
+		}
+		want := 1
+		if grouped {
+			want = 2 // the other mail of the group still opens its ticket
+			if o.res[1].Outcome != OutcomeNewTicket || o.res[1].Duplicate {
+				t.Fatalf("the other mail of the group: %+v", o.res[1])
+			}
+		}
+		if n := r.count(`SELECT count(*) FROM tickets`) - before; n != want {
+			t.Fatalf("grouped %v: %d tickets, want %d", grouped, n, want)
+		}
+		if n := r.count(`SELECT count(*) FROM inbound_mails WHERE dedupe_key = $1`, msg.MessageID); n != 1 {
+			t.Fatalf("grouped %v: the mail is stored %d times", grouped, n)
+		}
+		if n := r.count(`SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id
+			WHERE m.message_id = $1`, msg.MessageID); n != 1 {
+			t.Fatalf("grouped %v: %d ticket messages from one mail", grouped, n)
+		}
+		// Next round: a new mail.
+		raw, _ = groupMail("Jane <jane@user.example>", "card declined again", "still declined")
+		other, _ = groupMail("Max <max@user.example>", "locked out again", "still locked out")
+		msg, perr = parse.Parse(raw)
 	}
 }

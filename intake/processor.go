@@ -196,8 +196,8 @@ func (p *Processor) deliverAlone(ctx context.Context, env Envelope, raw []byte, 
 	var res Result
 	err := p.store.InTx(ctx, func(tx *ticket.Tx) error {
 		d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg}
-		var err error
-		res, err = d.run(ctx, perr)
+		_, err := d.run(ctx, perr)
+		res = d.res // also what became of the first copy of a duplicate
 		return err
 	})
 	switch {
@@ -227,14 +227,17 @@ func (p *Processor) quarantine(ctx context.Context, env Envelope, raw []byte, ms
 	var res Result
 	err := p.store.InTx(ctx, func(tx *ticket.Tx) error {
 		d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg}
-		if err := d.insertInbound(ctx); err != nil {
-			res = d.res
-			return err
+		err := d.insertInbound(ctx)
+		if err == nil {
+			d.res.Outcome, d.res.Reason = OutcomeQuarantined, reason
+			err = d.finish(ctx, 0)
 		}
-		d.res.Outcome, d.res.Reason = OutcomeQuarantined, reason
 		res = d.res
-		return d.finish(ctx, 0)
+		return err
 	})
+	if errors.Is(err, errDuplicate) {
+		return res, nil // stored meanwhile: what became of that copy
+	}
 	return res, err
 }
 
@@ -257,76 +260,113 @@ type delivery struct {
 	// replay marks a stored mail run again (Processor.Replay): its row,
 	// res.InboundID, is stored and locked already.
 	replay bool
+	row    inboundRow // set by insertInbound, written by finish
 }
 
-// insertInbound stores the raw mail, or reports errDuplicate with the first
-// delivery's outcome when it was stored before. A replay stores nothing: it
-// reuses the row it locked.
+// insertInbound looks the mail up: when it was stored before, it reports
+// errDuplicate with the first delivery's outcome and nothing is written;
+// otherwise it takes the id of the mail's row, which finish writes with the
+// outcome at the end of the transaction. A replay stores nothing: it reuses
+// the row it locked.
 func (d *delivery) insertInbound(ctx context.Context) error {
 	if d.replay {
 		return nil
 	}
-	id := ticket.Clean(messageIDOf(d.msg, d.raw))
-	key := id
-	if d.msg == nil || d.msg.SyntheticID || !wellFormedID(id) {
-		// No usable Message-ID: the content is the key, so that unrelated
-		// mails sharing a broken id are never merged.
-		sum := sha256.Sum256(d.raw)
-		key = "sha256:" + hex.EncodeToString(sum[:])
-	}
-	var mailboxID *int64
+	id, key := dedupeKey(d.msg, d.raw)
+	d.row = inboundRow{messageID: id, key: key}
 	if m, ok := d.mailbox(); ok {
-		mailboxID, d.res.Mailbox = &m.ID, m.Name
+		d.row.mailboxID, d.res.Mailbox = &m.ID, m.Name
 	}
-	var uidValidity, uid *int64
 	if d.env.Transport == TransportIMAP {
 		v, u := int64(d.env.IMAPUIDValidity), int64(d.env.IMAPUID)
-		uidValidity, uid = &v, &u
+		d.row.uidValidity, d.row.uid = &v, &u
 	}
+	// The stored copy, or else (the second branch runs only when the first
+	// found nothing) a new id.
+	var fresh bool
+	var number *string
 	err := d.tx.DB().QueryRow(ctx, `
-		INSERT INTO inbound_mails (transport, mailbox_id, imap_uidvalidity, imap_uid, remote_addr, mail_from,
-		                           rcpt_to, message_id, dedupe_key, raw, size, outcome, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'quarantined', 'being processed')
-		ON CONFLICT (dedupe_key) DO NOTHING
-		RETURNING id`,
-		d.env.Transport, mailboxID, uidValidity, uid, ticket.Clean(d.env.Remote), ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt),
-		id, key, d.raw, len(d.raw)).Scan(&d.res.InboundID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		var number *string
-		err = d.tx.DB().QueryRow(ctx, `
-			SELECT i.id, i.outcome, i.reason, i.thread_rule, t.number
-			  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id
-			 WHERE i.dedupe_key = $1`, key).
-			Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &number)
-		if err != nil {
-			return fmt.Errorf("intake: duplicate %s: %w", key, err)
-		}
-		if number != nil {
-			d.res.TicketNumber = *number
-		}
-		d.res.Duplicate = true
-		return errDuplicate
-	}
+		SELECT i.id, i.outcome, i.reason, i.thread_rule, t.number, false
+		  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id
+		 WHERE i.dedupe_key = $1
+		UNION ALL
+		SELECT nextval(pg_get_serial_sequence('inbound_mails', 'id')), '', '', '', NULL, true
+		 LIMIT 1`, key).Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &number, &fresh)
 	if err != nil {
-		return fmt.Errorf("intake: store mail %s: %w", id, err)
+		return fmt.Errorf("intake: look up mail %s: %w", id, err)
 	}
-	return nil
+	if fresh {
+		return nil
+	}
+	if number != nil {
+		d.res.TicketNumber = *number
+	}
+	d.res.Duplicate = true
+	return errDuplicate
 }
 
-// finish records the outcome on the stored mail.
+// dedupeKey returns the Message-ID a mail is stored under and the key that
+// makes it stored once: the Message-ID, or the content hash when there is
+// no usable one, so that unrelated mails sharing a broken id are never
+// merged.
+func dedupeKey(msg *parse.Message, raw []byte) (messageID, key string) {
+	messageID = ticket.Clean(messageIDOf(msg, raw))
+	if msg == nil || msg.SyntheticID || !wellFormedID(messageID) {
+		sum := sha256.Sum256(raw)
+		return messageID, "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return messageID, messageID
+}
+
+// inboundRow is what intake stores of a mail beside its outcome.
+type inboundRow struct {
+	messageID, key   string
+	mailboxID        *int64
+	uidValidity, uid *int64
+}
+
+// errRaced is a duplicate found only when the mail's row was written: the
+// same mail, delivered at the same time, was stored first. Unlike a
+// duplicate found at the start, the transaction has written the rest of the
+// mail's handling, which must be rolled back.
+var errRaced = fmt.Errorf("%w: the same mail was stored meanwhile", errDuplicate)
+
+// finish stores the mail with its outcome (a replay records the new
+// outcome on its row). A copy stored meanwhile by another delivery makes
+// it report errRaced with that copy's outcome.
 func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 	var tid *int64
 	if ticketID != 0 {
 		tid = &ticketID
 	}
-	sql := `UPDATE inbound_mails SET outcome = $2, reason = $3, ticket_id = $4, thread_rule = $5
-		WHERE id = $1`
 	if d.replay {
-		sql = finishReplaySQL
+		_, err := d.tx.DB().Exec(ctx, finishReplaySQL, d.res.InboundID, d.res.Outcome, d.res.Reason, tid, d.res.Rule)
+		if err != nil {
+			return fmt.Errorf("intake: record outcome: %w", err)
+		}
+		return nil
 	}
-	_, err := d.tx.DB().Exec(ctx, sql, d.res.InboundID, d.res.Outcome, d.res.Reason, tid, d.res.Rule)
+	err := d.tx.DB().QueryRow(ctx, `
+		INSERT INTO inbound_mails (id, transport, mailbox_id, imap_uidvalidity, imap_uid, remote_addr, mail_from,
+		                           rcpt_to, message_id, dedupe_key, raw, size, outcome, reason, ticket_id, thread_rule)
+		OVERRIDING SYSTEM VALUE
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING id`,
+		d.res.InboundID, d.env.Transport, d.row.mailboxID, d.row.uidValidity, d.row.uid, ticket.Clean(d.env.Remote),
+		ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt), d.row.messageID, d.row.key, d.raw, len(d.raw),
+		d.res.Outcome, d.res.Reason, tid, d.res.Rule).Scan(new(int64))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another delivery of this mail committed first; report what it
+		// made of it, as for any duplicate.
+		d.res = Result{Mailbox: d.res.Mailbox}
+		if err := d.insertInbound(ctx); !errors.Is(err, errDuplicate) {
+			return fmt.Errorf("intake: store mail %s: conflicting copy not found: %v", d.row.messageID, err)
+		}
+		return errRaced
+	}
 	if err != nil {
-		return fmt.Errorf("intake: record outcome: %w", err)
+		return fmt.Errorf("intake: store mail %s: %w", d.row.messageID, err)
 	}
 	return nil
 }
