@@ -102,9 +102,11 @@ func (d *delivery) mailbox() (ticket.Mailbox, bool) {
 			return m, true
 		}
 	}
-	for _, a := range append(append([]string{}, addrs(d.msg.To)...), addrs(d.msg.Cc)...) {
-		if m, ok := d.p.Mailbox(a); ok {
-			return m, true
+	if d.msg != nil { // nil: the mail did not parse
+		for _, a := range append(append([]string{}, addrs(d.msg.To)...), addrs(d.msg.Cc)...) {
+			if m, ok := d.p.Mailbox(a); ok {
+				return m, true
+			}
 		}
 	}
 	d.p.mu.RLock()

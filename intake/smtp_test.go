@@ -239,3 +239,19 @@ func TestBrokenIDsAndNULsAreStored(t *testing.T) {
 		t.Fatalf("mail with a NUL: %s (%s)", in.outcome, in.reason)
 	}
 }
+
+// Input that is no mail at all, handed over without recipients (as a tool
+// could), is kept in quarantine with the reason rather than crashing intake.
+func TestNoMailWithoutRecipientsIsQuarantined(t *testing.T) {
+	r := newRig(t, nil, nil)
+	res, err := r.proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportSMTP}, []byte("\r\n \r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != intake.OutcomeQuarantined || !strings.Contains(res.Reason, "not a mail") {
+		t.Fatalf("result %+v, want quarantined as not a mail", res)
+	}
+	if n := r.count(`SELECT count(*) FROM inbound_mails WHERE outcome = 'quarantined' AND raw = $1`, []byte("\r\n \r\n")); n != 1 {
+		t.Fatalf("%d stored copies, want 1", n)
+	}
+}
