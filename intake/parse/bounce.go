@@ -87,11 +87,19 @@ func (p *parser) detectBounce(m *Message, root *entity) (*BounceInfo, bool) {
 	if len(text) > maxScan {
 		text = strings.ToValidUTF8(text[:maxScan], "")
 	}
-	lower := asciiLower(text)
 	ses := sesNotification(text)
-	if !structural && ses == nil && !m.Header.Has("X-Failed-Recipients") && !heuristicBounce(m, lower, original != nil) {
+	var lower string
+	lowered := false
+	lowerText := func() string {
+		if !lowered {
+			lower, lowered = asciiLower(text), true
+		}
+		return lower
+	}
+	if !structural && ses == nil && !m.Header.Has("X-Failed-Recipients") && !heuristicBounce(m, lowerText, original != nil) {
 		return nil, false
 	}
+	lower = lowerText()
 	info := &BounceInfo{}
 	if ses != nil {
 		info = ses
@@ -134,15 +142,16 @@ func (p *parser) detectBounce(m *Message, root *entity) (*BounceInfo, bool) {
 }
 
 // heuristicBounce weighs the signals of a delivery report that does not
-// follow RFC 3464; lower is the body text after asciiLower. The cheap
-// signals (sender, subject, parts) gate the costlier text scans, which
+// follow RFC 3464; lowerText returns the body text after asciiLower. The
+// cheap signals (sender, subject, parts) gate the costlier text scans, which
 // most mail never needs.
-func heuristicBounce(m *Message, lower string, hasOriginal bool) bool {
+func heuristicBounce(m *Message, lowerText func() string, hasOriginal bool) bool {
 	daemon, null := daemonSender(m), nullSender(m)
-	subj := failSubject.MatchString(head(m.Subject, 1024))
+	subj := matchASCIIWords(failSubject, head(m.Subject, 1024), failSubjectWords)
 	if !daemon && !null && !subj && !hasOriginal {
 		return false
 	}
+	lower := lowerText()
 	body := failBody.MatchString(lower)
 	switch {
 	case (daemon || null) && (subj || body):
@@ -162,7 +171,8 @@ func daemonSender(m *Message) bool {
 	if at := strings.LastIndexByte(local, '@'); at >= 0 {
 		local = local[:at]
 	}
-	if daemonLocal.MatchString(head(strings.TrimSpace(local), 256)) || daemonName.MatchString(head(m.From.Name, 256)) {
+	if matchASCIIWords(daemonLocal, head(strings.TrimSpace(local), 256), daemonLocalWords) ||
+		matchASCIIWords(daemonName, head(m.From.Name, 256), daemonNameWords) {
 		return true
 	}
 	return strings.Contains(strings.ToLower(m.Header.Get("Return-Path")), "mailer-daemon")

@@ -42,14 +42,17 @@ func (p *parser) parseTop(data []byte) (*entity, bool) {
 		}
 		data = data[next:]
 	}
-	fields, _, _ := splitHeader(data)
+	fields, bodyAt, skipped := splitHeader(data)
+	var e *entity
 	if len(fields) == 0 {
 		// No header at all: an MTA would have added one. Keep the whole
 		// input as the body so the mail can still be looked at and kept.
 		p.problem("no header section: the whole input is read as the body")
 		data = append([]byte("\n"), data...)
+		e, _ = p.parseEntity(data, 0, nil, "text/plain")
+	} else {
+		e, _ = p.parseSplitEntity(data, 0, nil, "text/plain", fields, bodyAt, skipped)
 	}
-	e, _ := p.parseEntity(data, 0, nil, "text/plain")
 	if len(e.guessed) > 0 {
 		// Mailers that put raw 8-bit text in the header use the charset
 		// of their text body; a multipart top level declares none itself.
@@ -88,8 +91,15 @@ func firstTextCharset(e *entity) string {
 // defaultType applies when Content-Type is missing (message/rfc822 inside
 // multipart/digest).
 func (p *parser) parseEntity(data []byte, start int, bounds []string, defaultType string) (*entity, int) {
-	p.entities++
 	fields, bodyAt, skipped := splitHeader(data[start:])
+	return p.parseSplitEntity(data, start, bounds, defaultType, fields, bodyAt, skipped)
+}
+
+// parseSplitEntity is parseEntity given what splitHeader(data[start:])
+// returns.
+func (p *parser) parseSplitEntity(data []byte, start int, bounds []string, defaultType string,
+	fields []rawField, bodyAt, skipped int) (*entity, int) {
+	p.entities++
 	if d := findDelimiter(data, start, start+bodyAt, bounds); d.found {
 		// The part ended inside what looked like its header.
 		fields, bodyAt, skipped = splitHeader(data[start:d.line])

@@ -84,6 +84,11 @@ const lookaheadLines = 5
 // junk line is skipped when more fields follow it; otherwise it is taken as
 // the start of the body, so no content is lost.
 func splitHeader(data []byte) (fields []rawField, bodyAt int, skipped int) {
+	// Room for a field per line up to the first blank line, if the first
+	// few KB hold one; the loop below decides what the lines are.
+	if end := bytes.Index(data[:min(len(data), 8<<10)], []byte("\n\n")); end >= 0 {
+		fields = make([]rawField, 0, bytes.Count(data[:end], []byte("\n"))+1)
+	}
 	pos := 0
 	for pos < len(data) {
 		line, next := nextLine(data, pos)
@@ -98,7 +103,9 @@ func splitHeader(data []byte) (fields []rawField, bodyAt int, skipped int) {
 				continue
 			}
 		} else if name, value, ok := splitField(line); ok {
-			fields = append(fields, rawField{name: name, value: append([]byte(nil), value...)})
+			// The value shares data's memory; its capacity ends with it,
+			// so appending a continuation line copies it.
+			fields = append(fields, rawField{name: name, value: value[:len(value):len(value)]})
 			pos = next
 			continue
 		}
@@ -155,7 +162,49 @@ func splitField(line []byte) (name string, value []byte, ok bool) {
 			return "", nil, false
 		}
 	}
-	return string(key), line[colon+1:], true
+	return fieldName(key), line[colon+1:], true
+}
+
+// fieldName returns key as a string, without allocating for the common
+// field names.
+func fieldName(key []byte) string {
+	switch string(key) {
+	case "From":
+		return "From"
+	case "To":
+		return "To"
+	case "Cc":
+		return "Cc"
+	case "Subject":
+		return "Subject"
+	case "Date":
+		return "Date"
+	case "Message-ID":
+		return "Message-ID"
+	case "Message-Id":
+		return "Message-Id"
+	case "In-Reply-To":
+		return "In-Reply-To"
+	case "References":
+		return "References"
+	case "Reply-To":
+		return "Reply-To"
+	case "MIME-Version":
+		return "MIME-Version"
+	case "Content-Type":
+		return "Content-Type"
+	case "Content-Transfer-Encoding":
+		return "Content-Transfer-Encoding"
+	case "Content-Disposition":
+		return "Content-Disposition"
+	case "Received":
+		return "Received"
+	case "Return-Path":
+		return "Return-Path"
+	case "DKIM-Signature":
+		return "DKIM-Signature"
+	}
+	return string(key)
 }
 
 // nextLine returns the line starting at pos (without its LF) and the offset

@@ -182,17 +182,20 @@ func normalizeNewlines(b []byte) []byte {
 	bareLF := bytes.Count(b, []byte("\n")) - crlf
 	crIsNewline := bareCR > crlf+bareLF
 	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c == '\r' {
-			if i+1 < len(b) && b[i+1] == '\n' {
-				continue
-			}
-			if crIsNewline {
-				c = '\n'
-			}
+	for {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 {
+			return append(out, b...)
 		}
-		out = append(out, c)
+		out = append(out, b[:i]...)
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			// CRLF: the LF that follows stays.
+		case crIsNewline:
+			out = append(out, '\n')
+		default:
+			out = append(out, '\r')
+		}
+		b = b[i+1:]
 	}
-	return out
 }

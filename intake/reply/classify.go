@@ -150,17 +150,19 @@ func attributionStart(s string) bool {
 // after the leading "On"-word.
 func isAttribution(s string) bool {
 	s = strings.TrimSpace(strings.Trim(strings.TrimSpace(s), "-–—"))
-	if s == "" || utf8.RuneCountInString(s) > 400 {
+	if s == "" || moreRunes(s, 400) {
 		return false
 	}
 	if endsWithColon(s) && hasEmail(s) && startsWithAny(s, quotingWords) {
 		return true // "Quoting Jane <jane@example.com>:"
 	}
-	low := strings.ToLower(s)
-	if !endsWithWroteWord(low) && !(endsWithColon(low) && containsWroteWord(low)) {
+	// The evidence is cheap to look for and most lines have none: check it
+	// before lower-casing the line for the "wrote" words.
+	if !hasTime(s) && !hasEmail(s) && !(startsWithOnWord(s) && hasDigit(s)) {
 		return false
 	}
-	return hasTime(s) || hasEmail(s) || (startsWithOnWord(s) && hasDigit(s))
+	low := strings.ToLower(s)
+	return endsWithWroteWord(low) || endsWithColon(low) && containsWroteWord(low)
 }
 
 // endsWithWroteWord reports a lower-cased line ending in a "wrote" word,
@@ -220,7 +222,7 @@ func wordBoundaryBefore(s string) bool {
 // isBareAttribution reports a short "Name wrote:" line without evidence.
 func isBareAttribution(s string) bool {
 	t := strings.TrimSpace(s)
-	return endsWithColon(t) && utf8.RuneCountInString(t) <= 100 && endsWithWroteWord(strings.ToLower(t))
+	return endsWithColon(t) && !moreRunes(t, 100) && endsWithWroteWord(strings.ToLower(t))
 }
 
 // isDateNameAddress reports Gmail's and Yandex's "2016-03-03 17:21 GMT+01:00
@@ -228,7 +230,7 @@ func isBareAttribution(s string) bool {
 // Jane <jane@example.com>:" attribution lines.
 func isDateNameAddress(s string) bool {
 	t := strings.TrimSpace(s)
-	if utf8.RuneCountInString(t) > 250 || strings.Contains(t, "=") || !startsWithDate(t) {
+	if moreRunes(t, 250) || strings.Contains(t, "=") || !startsWithDate(t) {
 		return false
 	}
 	gmt := gmtOffset.MatchString(t)
@@ -252,14 +254,16 @@ func isForwardMarker(s string) bool {
 			ruled = true
 		}
 	}
-	core := strings.ToLower(strings.TrimFunc(t, func(r rune) bool {
+	core := strings.TrimFunc(t, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("-_=*:：—–<>", r)
-	}))
-	if core == "" || utf8.RuneCountInString(core) > 60 {
+	})
+	// Lower-casing maps rune to rune: check the length before paying for it.
+	if core == "" || moreRunes(core, 60) {
 		return false
 	}
+	core = strings.ToLower(core)
 	for _, p := range forwardPhrases {
-		if strings.Contains(core, p) && (ruled || core == p) {
+		if ruled && strings.Contains(core, p) || core == p {
 			return true
 		}
 	}
@@ -284,16 +288,52 @@ func isSenderHeader(t string) bool {
 
 // headerKey returns the lower-cased field name of a "Name: value" line, or "".
 func headerKey(t string) string {
-	i := strings.IndexAny(t, ":：")
+	i := fieldColon(t)
 	if i <= 0 || i > 40 {
 		return ""
 	}
 	return strings.ToLower(strings.TrimFunc(t[:i], func(r rune) bool { return unicode.IsSpace(r) || r == '*' || r == '_' }))
 }
 
+// fieldColon returns strings.IndexAny(t, ":：") if that is below 42, else
+// -1: headerKey needs no more, so only the start of t is searched. The lead
+// byte of "：" (EF BC 9A) is never a UTF-8 continuation byte, so a byte
+// search finds it where the rune search would.
+func fieldColon(t string) int {
+	n := min(len(t), 42)
+	for i := 0; i < n; i++ {
+		switch t[i] {
+		case ':':
+			return i
+		case 0xEF:
+			if i+2 < len(t) && t[i+1] == 0xBC && t[i+2] == 0x9A {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// moreRunes reports utf8.RuneCountInString(s) > n; a string of at most n
+// bytes is not counted.
+func moreRunes(s string, n int) bool {
+	return len(s) > n && utf8.RuneCountInString(s) > n
+}
+
+// onWordLead holds the first bytes of onWords.
+var onWordLead = func() (lead [256]bool) {
+	for _, w := range onWords {
+		lead[w[0]] = true
+	}
+	return lead
+}()
+
 // startsWithOnWord reports a line opening with the word clients put before
 // the date of an attribution ("On", "Am", "Le", "El", "W dniu", "在", …).
 func startsWithOnWord(s string) bool {
+	if s == "" || !onWordLead[s[0]] {
+		return false
+	}
 	for _, w := range onWords {
 		rest, ok := strings.CutPrefix(s, w)
 		if !ok {
@@ -319,9 +359,91 @@ func startsWithAny(s string, prefixes []string) bool {
 	return false
 }
 
-func startsWithDate(s string) bool { return dateLead.MatchString(s) }
-func hasTime(s string) bool        { return timeOfDay.MatchString(s) }
-func hasEmail(s string) bool       { return strings.Contains(s, "@") && emailAddress.MatchString(s) }
+// startsWithDate reports a line opening with a date (dateLead).
+func startsWithDate(s string) bool { return mayStartWithDate(s) && dateLead.MatchString(s) }
+
+// mayStartWithDate is a cheap necessary condition for dateLead, which most
+// lines fail within their first word or two. Before its first ASCII digit
+// (\d is [0-9]) dateLead allows at most two runs of letters, of 2 to 12
+// and of 3 to 12, each followed by an optional '.', an optional ',' and
+// white space; then the digits must go on as one of its dates can.
+func mayStartWithDate(s string) bool {
+	i := 0
+	for run := 0; run < 2; run++ {
+		if i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			return mayContinueDate(s[i:])
+		}
+		n := 0
+		for i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !unicode.IsLetter(r) {
+				break
+			}
+			n++
+			i += size
+		}
+		if n < 2+run || n > 12 {
+			return false
+		}
+		if i < len(s) && s[i] == '.' {
+			i++
+		}
+		if i < len(s) && s[i] == ',' {
+			i++
+		}
+		spaces := 0
+		for i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !isHSpace(r) {
+				break
+			}
+			spaces++
+			i += size
+		}
+		if spaces == 0 {
+			return false
+		}
+	}
+	return i < len(s) && '0' <= s[i] && s[i] <= '9' && mayContinueDate(s[i:])
+}
+
+// mayContinueDate reports whether the run of digits that starts s can begin
+// one of dateLead's dates: 1 to 4 digits and '-', '.' or '/'
+// ("2016-03-03", "26.06.2014"); 1 or 2 digits and '.', ',' or white space
+// ("26 Jun 2014", "1, 2016"); 4 digits and white space, 年 or 년 ("2016年").
+func mayContinueDate(s string) bool {
+	k := 0
+	for k < len(s) && '0' <= s[k] && s[k] <= '9' {
+		k++
+	}
+	if k == len(s) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s[k:])
+	switch {
+	case k <= 4 && (r == '-' || r == '.' || r == '/'):
+		return true
+	case k <= 2 && (r == ',' || isHSpace(r)):
+		return true
+	case k == 4 && (isHSpace(r) || r == '年' || r == '년'):
+		return true
+	}
+	return false
+}
+
+// isHSpace reports the runes of hspace: \s (ASCII) and \p{Zs}.
+func isHSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\f', '\r', ' ':
+		return true
+	}
+	return r >= utf8.RuneSelf && unicode.Is(unicode.Zs, r)
+}
+
+// hasTime reports a time of day ("10:15"); without a colon there is none.
+func hasTime(s string) bool { return strings.IndexByte(s, ':') >= 0 && timeOfDay.MatchString(s) }
+
+func hasEmail(s string) bool { return strings.Contains(s, "@") && emailAddress.MatchString(s) }
 
 func hasDigit(s string) bool {
 	return strings.IndexFunc(s, unicode.IsDigit) >= 0

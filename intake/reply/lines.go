@@ -53,7 +53,7 @@ func buildLines(raw []string) []line {
 // attribution that starts at raw[i], or 0 when raw[i] does not start one.
 func continuationCount(raw []string, i int) int {
 	start := stripQuotePrefix(raw[i])
-	if start == "" || utf8.RuneCountInString(start) > 200 || !attributionStart(start) {
+	if start == "" || moreRunes(start, 200) || !attributionStart(start) {
 		return 0
 	}
 	if r, _ := utf8.DecodeLastRuneInString(start); r == ':' || r == '：' || r == '?' || r == '!' {
@@ -63,7 +63,7 @@ func continuationCount(raw []string, i int) int {
 	joined, found := start, 0
 	for n := 1; n <= maxContinuation && i+n < len(raw); n++ {
 		cont := strings.TrimSpace(raw[i+n])
-		if cont == "" || utf8.RuneCountInString(cont) > 120 {
+		if cont == "" || moreRunes(cont, 120) {
 			break
 		}
 		// A continuation that starts an attribution of its own belongs to

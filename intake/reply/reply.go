@@ -3,6 +3,7 @@ package reply
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Separator is the line postdesk puts above the quoted text of its notices.
@@ -56,11 +57,75 @@ func decide(lines []line) []bool {
 // findSeparator returns the index of the first line carrying Separator.
 func findSeparator(lines []line) int {
 	for i, l := range lines {
-		if strings.Contains(lettersOnly(l.text), separatorKey) {
+		if hasSeparatorKey(l.text) {
 			return i
 		}
 	}
 	return -1
+}
+
+// separatorFail is the failure function of separatorKey for
+// hasSeparatorKey's Knuth–Morris–Pratt search: separatorFail[i] is the
+// length of the longest proper border of separatorKey[:i+1].
+var separatorFail = func() [len(separatorKey)]int {
+	var f [len(separatorKey)]int
+	for i, k := 1, 0; i < len(separatorKey); i++ {
+		for k > 0 && separatorKey[i] != separatorKey[k] {
+			k = f[k-1]
+		}
+		if separatorKey[i] == separatorKey[k] {
+			k++
+		}
+		f[i] = k
+	}
+	return f
+}()
+
+// hasSeparatorKey reports strings.Contains(lettersOnly(s), separatorKey)
+// without building the string of letters: it feeds the lower-cased
+// letters of s to a KMP matcher for the (ASCII) key.
+func hasSeparatorKey(s string) bool {
+	// Only 'V' and 'v' lower-case to 'v', and the same holds for 'b' and
+	// 'y' (TestSeparatorLetters): a line without all three bytes, most
+	// lines, cannot hold the key.
+	for _, c := range [...]byte{'v', 'b', 'y'} {
+		if strings.IndexByte(s, c) < 0 && strings.IndexByte(s, c-'a'+'A') < 0 {
+			return false
+		}
+	}
+	k := 0
+	for i := 0; i < len(s); {
+		var r rune
+		if c := s[i]; c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z':
+				r = rune(c)
+			case 'A' <= c && c <= 'Z':
+				r = rune(c + 'a' - 'A')
+			default:
+				continue
+			}
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(s[i:])
+			i += size
+			if !unicode.IsLetter(r) {
+				continue
+			}
+			r = unicode.ToLower(r)
+		}
+		for k > 0 && rune(separatorKey[k]) != r {
+			k = separatorFail[k-1]
+		}
+		if rune(separatorKey[k]) == r {
+			k++
+			if k == len(separatorKey) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // separatorCut extends the cut at the separator upwards over blank or bare
@@ -76,16 +141,6 @@ func separatorCut(lines []line, sep int) int {
 	return sep
 }
 
-func lettersOnly(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsLetter(r) {
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
-}
-
 func hasText(lines []line, keep []bool) bool {
 	for i, l := range lines {
 		if keep[i] && l.kind != kindEmpty {
@@ -97,13 +152,36 @@ func hasText(lines []line, keep []bool) bool {
 
 // render joins the kept lines (as received) and the cut lines (normalised).
 func render(lines []line, keep []bool) (visible, elided string) {
-	var v, e []string
+	var v, e strings.Builder
+	vn, en := 0, 0 // sizes of the joined strings
 	for i, l := range lines {
 		if keep[i] {
-			v = append(v, l.raw...)
+			for _, r := range l.raw {
+				vn += len(r) + 1
+			}
 		} else {
-			e = append(e, l.text)
+			en += len(l.text) + 1
 		}
 	}
-	return strings.TrimSpace(strings.Join(v, "\n")), strings.TrimSpace(strings.Join(e, "\n"))
+	v.Grow(vn)
+	e.Grow(en)
+	vFirst, eFirst := true, true
+	for i, l := range lines {
+		if keep[i] {
+			for _, r := range l.raw {
+				if !vFirst {
+					v.WriteByte('\n')
+				}
+				v.WriteString(r)
+				vFirst = false
+			}
+		} else {
+			if !eFirst {
+				e.WriteByte('\n')
+			}
+			e.WriteString(l.text)
+			eFirst = false
+		}
+	}
+	return strings.TrimSpace(v.String()), strings.TrimSpace(e.String())
 }

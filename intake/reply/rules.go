@@ -33,6 +33,11 @@ const minHeaderBlock = 3
 type trimmer struct {
 	lines []line
 	keep  []bool
+
+	// The last result of pattern, valid until a line is dropped.
+	p     string
+	idx   []int
+	valid bool
 }
 
 func newTrimmer(lines []line) *trimmer {
@@ -44,22 +49,35 @@ func newTrimmer(lines []line) *trimmer {
 }
 
 // pattern returns the kinds of the kept lines and their indices in lines.
+// Callers must not modify idx.
 func (t *trimmer) pattern() (string, []int) {
-	var b strings.Builder
+	if t.valid {
+		return t.p, t.idx
+	}
+	b := make([]byte, 0, len(t.lines))
 	idx := make([]int, 0, len(t.lines))
 	for i, l := range t.lines {
 		if t.keep[i] {
-			b.WriteByte(l.kind)
+			b = append(b, l.kind)
 			idx = append(idx, i)
 		}
 	}
-	return b.String(), idx
+	t.p, t.idx, t.valid = string(b), idx, true
+	return t.p, t.idx
+}
+
+// drop removes line i.
+func (t *trimmer) drop(i int) {
+	if t.keep[i] {
+		t.keep[i] = false
+		t.valid = false
+	}
 }
 
 // dropFrom removes the kept lines from pattern position p to the end.
 func (t *trimmer) dropFrom(idx []int, p int) {
 	for _, i := range idx[p:] {
-		t.keep[i] = false
+		t.drop(i)
 	}
 }
 
@@ -67,7 +85,7 @@ func (t *trimmer) dropFrom(idx []int, p int) {
 func (t *trimmer) dropKind(kind byte) {
 	for i, l := range t.lines {
 		if l.kind == kind {
-			t.keep[i] = false
+			t.drop(i)
 		}
 	}
 }
@@ -81,20 +99,22 @@ func (t *trimmer) run() []bool {
 	// Device signatures go wherever they are.
 	t.dropKind(kindSignature)
 
-	if p, idx := t.pattern(); bottomPosted.MatchString(p) {
+	if p, idx := t.pattern(); hasMarker(p) && bottomPosted.MatchString(p) {
 		last := strings.LastIndexFunc(p, func(r rune) bool { return r != kindText && r != kindEmpty })
 		first := last + 1
 		for _, i := range idx[:first] {
-			t.keep[i] = false
+			t.drop(i)
 		}
 	}
-	if p, idx := t.pattern(); textThenUnquotedMail.MatchString(p) {
+	if p, idx := t.pattern(); hasMarker(p) && textThenUnquotedMail.MatchString(p) {
 		t.dropFrom(idx, textThenUnquotedMail.FindStringIndex(p)[0]+1)
 	}
 	p, idx := t.pattern()
-	if m := textThenQuotedMail.FindStringSubmatchIndex(p); m != nil &&
-		strings.Count(p[m[2]:m[3]], string(kindText)) <= maxTrailingText {
-		t.dropFrom(idx, m[0]+1)
+	if hasMarker(p) {
+		if m := textThenQuotedMail.FindStringSubmatchIndex(p); m != nil &&
+			strings.Count(p[m[2]:m[3]], string(kindText)) <= maxTrailingText {
+			t.dropFrom(idx, m[0]+1)
+		}
 	}
 	t.dropTrailingQuotes()
 	// Attributions left now sit between kept quotes and text (inline
@@ -113,6 +133,10 @@ func (t *trimmer) run() []bool {
 	}
 	return t.keep
 }
+
+// hasMarker reports an embedded-mail marker in a pattern. The three rules
+// that cut at an embedded mail need one: without it they cannot match.
+func hasMarker(p string) bool { return strings.IndexByte(p, kindMarker) >= 0 }
 
 // dropTrailingQuotes removes quoted lines (and blank lines among them) that
 // end the reply, provided some text stays above them.
@@ -148,7 +172,7 @@ func (t *trimmer) cutHeaderBlocks() {
 			return
 		}
 		for _, i := range idx[start:end] {
-			t.keep[i] = false
+			t.drop(i)
 		}
 		from = end
 	}

@@ -1,6 +1,7 @@
 package reply
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -52,9 +53,15 @@ var cjkSent = []string{"传送", "傳送", "发送", "發送", "发自", "發自
 // isMobileSignature reports an auto-appended device or app signature line.
 func isMobileSignature(line string) bool {
 	s := strings.Trim(strings.TrimSpace(line), "()<>[]*_-~ \t")
-	if s == "" || utf8.RuneCountInString(s) > 120 {
+	if s == "" || moreRunes(s, 120) {
 		return false
 	}
+	return maySignASCII(s) && isTrimmedMobileSignature(s)
+}
+
+// isTrimmedMobileSignature is isMobileSignature for a trimmed line of at
+// most 120 runes.
+func isTrimmedMobileSignature(s string) bool {
 	low := strings.ToLower(s)
 	words := strings.Fields(low)
 	if len(words) == 0 || len(words) > 14 || strings.HasSuffix(words[0], ":") {
@@ -86,7 +93,7 @@ func isMobileSignature(line string) bool {
 		// "Get Outlook for iOS", "Holen Sie sich Outlook für Android"
 		return len(words) <= 12
 	}
-	if utf8.RuneCountInString(s) <= 40 && containsAny(low, cjkSent) {
+	if !moreRunes(s, 40) && containsAny(low, cjkSent) {
 		return device || strings.Contains(s, "我的") || strings.Contains(s, "手机") ||
 			strings.Contains(s, "手機") || strings.Contains(s, "携帯")
 	}
@@ -124,4 +131,103 @@ func setOf(words ...string) map[string]bool {
 		m[w] = true
 	}
 	return m
+}
+
+// maySignASCII is a cheap necessary condition for isTrimmedMobileSignature
+// (s trimmed, at most 120 runes): it is false only for an ASCII line that
+// none of the cases of isTrimmedMobileSignature can accept, because its
+// first word (less punctuation) is no "sent" word, "from" or "via", its
+// second word is not "from" or "via", its last word (less punctuation) is
+// no closing "sent" word, and it does not say "outlook". Non-ASCII lines
+// always pass.
+func maySignASCII(s string) bool {
+	var or byte
+	for i := 0; i < len(s); i++ {
+		or |= s[i]
+	}
+	if or >= utf8.RuneSelf {
+		return true
+	}
+	// The words of strings.Fields: for ASCII, runs of bytes other than
+	// the ASCII white space unicode.IsSpace accepts.
+	first, rest := nextWord(s)
+	second, _ := nextWord(rest)
+	last := s
+	for last != "" && asciiSpace(last[len(last)-1]) {
+		last = last[:len(last)-1]
+	}
+	for k := len(last) - 1; k >= 0; k-- {
+		if asciiSpace(last[k]) {
+			last = last[k+1:]
+			break
+		}
+	}
+	// Words too long for buf are left to the full check.
+	var buf [16]byte
+	if w, ok := lowerWord(&buf, trimPunctASCII(first)); !ok || sentFirst[string(w)] || string(w) == "from" || string(w) == "via" {
+		return true
+	}
+	if w, ok := lowerWord(&buf, second); !ok || string(w) == "from" || string(w) == "via" {
+		return true
+	}
+	if w, ok := lowerWord(&buf, trimPunctASCII(last)); !ok || sentLast[string(w)] {
+		return true
+	}
+	if strings.IndexByte(s, 'k') < 0 && strings.IndexByte(s, 'K') < 0 {
+		return false // no "outlook"
+	}
+	low := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		low[i] = asciiLowerByte(s[i])
+	}
+	return bytes.Contains(low, []byte("outlook"))
+}
+
+// nextWord returns the first word of ASCII s and the text after it.
+func nextWord(s string) (word, rest string) {
+	i := 0
+	for i < len(s) && asciiSpace(s[i]) {
+		i++
+	}
+	j := i
+	for j < len(s) && !asciiSpace(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:]
+}
+
+// lowerWord returns ASCII w lower-cased in buf; ok is false when w does not
+// fit.
+func lowerWord(buf *[16]byte, w string) (lower []byte, ok bool) {
+	if len(w) > len(buf) {
+		return nil, false
+	}
+	for i := 0; i < len(w); i++ {
+		buf[i] = asciiLowerByte(w[i])
+	}
+	return buf[:len(w)], true
+}
+
+func asciiLowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// asciiSpace reports the ASCII bytes unicode.IsSpace accepts.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// trimPunctASCII is trimPunct for ASCII text.
+func trimPunctASCII(w string) string {
+	alnum := func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+	for len(w) > 0 && !alnum(w[0]) {
+		w = w[1:]
+	}
+	for len(w) > 0 && !alnum(w[len(w)-1]) {
+		w = w[:len(w)-1]
+	}
+	return w
 }
