@@ -47,8 +47,16 @@ func (p *Processor) Replay(ctx context.Context, inboundID int64) (Result, error)
 			return err
 		}
 		messageID = messageIDOf(d.msg, d.raw)
-		res, err = d.run(ctx, perr)
-		return err
+		var received time.Time
+		var held string
+		if err := tx.DB().QueryRow(ctx, `SELECT received_at, reason FROM inbound_mails WHERE id = $1`, inboundID).
+			Scan(&received, &held); err != nil {
+			return fmt.Errorf("intake: replay mail %d: %w", inboundID, err)
+		}
+		if res, err = d.run(ctx, perr); err != nil {
+			return err
+		}
+		return recordReplay(ctx, tx, res, inboundID, received, held)
 	})
 	switch {
 	case err == nil:
@@ -65,6 +73,23 @@ func (p *Processor) Replay(ctx context.Context, inboundID int64) (Result, error)
 	p.log.Info("mail replayed", "inbound_id", inboundID, "message_id", messageID, "mailbox", res.Mailbox,
 		"was", OutcomeQuarantined, "outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason)
 	return res, nil
+}
+
+// recordReplay notes on the ticket a replayed mail opened or joined that
+// the mail came earlier and was held, so that its history tells why the
+// mail appears only now.
+func recordReplay(ctx context.Context, tx *ticket.Tx, res Result, id int64, received time.Time, held string) error {
+	if res.TicketNumber == "" || (res.Outcome != OutcomeNewTicket && res.Outcome != OutcomeFollowUp) {
+		return nil
+	}
+	tk, err := tx.LockNumber(ctx, res.TicketNumber)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Record(ctx, tk, ticket.Event{Actor: ticket.System("postdesk mail replay"),
+		Action: ticket.ActionMailReplayed, New: fmt.Sprintf("mail %d", id),
+		Detail: fmt.Sprintf("received %s, held in quarantine: %s", received.UTC().Format("2006-01-02 15:04:05Z"), held)})
+	return err
 }
 
 // lockStored locks a quarantined mail's row and returns its delivery, ready

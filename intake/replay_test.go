@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +139,16 @@ func TestReplayBannedMailOpensTicketOnce(t *testing.T) {
 	if len(h) == 0 || h[0].Event == nil || h[0].Event.Action != ticket.ActionOpened || h[0].Message == nil ||
 		!strings.Contains(h[0].Message.Body, "404 error") || h[0].Message.InboundMailID != before.id {
 		t.Fatalf("history does not open with Jane's replayed mail: %+v", h)
+	}
+	var noted bool
+	for _, e := range h {
+		if ev := e.Event; ev != nil && ev.Action == ticket.ActionMailReplayed {
+			noted = ev.New == fmt.Sprintf("mail %d", before.id) && strings.Contains(ev.Detail, "sender jane@user.com is banned") &&
+				strings.Contains(ev.Detail, "received ")
+		}
+	}
+	if !noted {
+		t.Errorf("the history does not say the mail was replayed from quarantine: %+v", h)
 	}
 
 	// A second replay is refused and changes nothing.
@@ -291,8 +302,15 @@ func TestReplayFollowUpJoinsItsTicket(t *testing.T) {
 		t.Fatalf("%d messages after the replay, want %d", got, messages+1)
 	}
 	evs := r.events(number)
-	if last := evs[len(evs)-1]; last.Action != ticket.ActionCustomerMessage || !strings.Contains(last.Actor.String(), "jane@user.com") {
-		t.Fatalf("last event %+v", last)
+	if len(evs) < 2 {
+		t.Fatalf("events %+v", evs)
+	}
+	msg, noted := evs[len(evs)-2], evs[len(evs)-1]
+	if msg.Action != ticket.ActionCustomerMessage || !strings.Contains(msg.Actor.String(), "jane@user.com") {
+		t.Fatalf("the follow-up's event %+v", msg)
+	}
+	if noted.Action != ticket.ActionMailReplayed || noted.New != fmt.Sprintf("mail %d", res.InboundID) {
+		t.Fatalf("last event %+v, want the note that the mail was replayed", noted)
 	}
 	if r.count(`SELECT count(*) FROM tickets`) != 1 {
 		t.Fatal("the replayed follow-up opened a ticket")

@@ -189,6 +189,10 @@ const (
 	ActionAutoReply       Action = "auto_reply_received"
 	ActionCommandRefused  Action = "command_refused"
 	ActionThreadRefused   Action = "thread_refused"
+	// ActionMailReplayed: a mail kept in quarantine was replayed onto the
+	// ticket (New: the stored mail's id; Detail: when it came and why it
+	// was held).
+	ActionMailReplayed Action = "mail_replayed"
 )
 
 // Event is one line of a ticket's history.
