@@ -91,7 +91,7 @@ func CheckRelay(ctx context.Context, cfg Relay) RelayReport {
 		rep.skipRest("auth")
 		return rep
 	}
-	tlsStep(&rep, sess, cfg)
+	tlsStep(&rep, sess, r)
 	rep.Extensions = extensions(sess)
 	authOffered, mechs := sess.c.Extension("AUTH")
 	sess.close()
@@ -172,14 +172,19 @@ func relayConnect(ctx context.Context, rep *RelayReport, cfg Relay) bool {
 	return true
 }
 
-func tlsStep(rep *RelayReport, sess *session, cfg Relay) {
+func tlsStep(rep *RelayReport, sess *session, r *relay) {
+	cfg := r.cfg
 	state, encrypted := sess.c.TLSConnectionState()
 	starttls, _ := sess.c.Extension("STARTTLS")
+	trusted := "certificate trusted"
+	if cfg.CAFile != "" {
+		trusted = "certificate trusted (system CAs and relay.ca_file " + cfg.CAFile + ")"
+	}
 	switch {
-	case encrypted && cfg.Port == 465:
-		rep.add("tls", CheckOK, "TLS from the first byte (port 465), %s, certificate trusted", tls.VersionName(state.Version))
+	case encrypted && r.implicitTLS():
+		rep.add("tls", CheckOK, "TLS from the first byte (port %d), %s, %s", cfg.Port, tls.VersionName(state.Version), trusted)
 	case encrypted:
-		rep.add("tls", CheckOK, "STARTTLS worked, %s, certificate trusted", tls.VersionName(state.Version))
+		rep.add("tls", CheckOK, "STARTTLS worked, %s, %s", tls.VersionName(state.Version), trusted)
 	case cfg.TLS == "none" && starttls:
 		rep.add("tls", CheckWarning, "not used (tls: none), though the relay offers STARTTLS: consider tls: mandatory")
 	case cfg.TLS == "none":
@@ -212,12 +217,16 @@ func explainRelayTLS(err error, cfg Relay) string {
 	case strings.Contains(msg, "does not support STARTTLS"):
 		return "the relay does not offer STARTTLS, and relay.tls is mandatory: use the relay's submission port (587), " +
 			"or tls: opportunistic / none for a relay on a trusted network"
+	case errors.As(err, &unknownAuth) && cfg.CAFile != "":
+		return fmt.Sprintf("the relay's certificate is signed by an authority trusted neither by this machine nor by relay.ca_file %s",
+			cfg.CAFile)
 	case errors.As(err, &unknownAuth):
-		return "the relay's certificate is signed by an authority this machine does not trust (self-signed?)"
+		return "the relay's certificate is signed by an authority this machine does not trust (self-signed, or a private CA?): " +
+			"put that CA's certificate in a PEM file and name it in relay.ca_file"
 	case errors.As(err, &hostErr):
 		return fmt.Sprintf("the relay's certificate is not valid for the name %s: %v", cfg.Host, hostErr)
 	case errors.As(err, &recErr):
-		return "the relay does not speak TLS on this port: port 465 is TLS from the first byte, 587 and 25 use STARTTLS"
+		return "the relay does not speak TLS on this port: port 465 (and tls: implicit) is TLS from the first byte, 587 and 25 use STARTTLS"
 	case errors.As(err, &tp):
 		return fmt.Sprintf("the relay answered %d %s", tp.Code, tp.Msg)
 	}

@@ -84,10 +84,18 @@ func DefaultNotices() Notices {
 // Relay is the SMTP server notices are handed to.
 type Relay struct {
 	Host string
-	Port int // 0: 587; 465 means implicit TLS (SMTPS)
+	Port int // 0: 587, or 465 with TLS "implicit"; 465 always means implicit TLS (SMTPS)
 	// TLS is "mandatory" (STARTTLS required, the default), "opportunistic"
-	// (STARTTLS when offered) or "none".
+	// (STARTTLS when offered, clear text when not), "implicit" (TLS from
+	// the first byte, as on port 465) or "none". Whenever TLS is used the
+	// relay's certificate must be valid for Host and trusted: a failed
+	// verification never falls back to clear text, not even when
+	// opportunistic.
 	TLS string
+	// CAFile is a PEM file of CA certificates trusted for the relay's
+	// certificate in addition to the system's (a private CA, or the relay's
+	// own self-signed certificate); empty: the system's only.
+	CAFile string
 	// Auth is "none" (default), "plain", "login" or "xoauth2".
 	Auth         string
 	Username     string
@@ -213,9 +221,14 @@ func (o Options) checkRelay() error {
 		errs = append(errs, fmt.Errorf("mailer: relay port %d is out of range", r.Port))
 	}
 	switch r.TLS {
-	case "", "mandatory", "opportunistic", "none":
+	case "", "mandatory", "opportunistic", "implicit", "none":
 	default:
-		errs = append(errs, fmt.Errorf("mailer: relay TLS %q: want mandatory, opportunistic or none", r.TLS))
+		errs = append(errs, fmt.Errorf("mailer: relay TLS %q: want mandatory, opportunistic, implicit or none", r.TLS))
+	}
+	if r.CAFile != "" {
+		if _, err := readCAFile(r.CAFile); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch r.Auth {
 	case "", "none":

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -22,6 +25,11 @@ import (
 // itself so that the stored (and DKIM-signed) bytes go out unchanged.
 type relay struct {
 	cfg Relay
+	// tlsConf serves STARTTLS and implicit TLS alike: the relay's name and
+	// the trusted CAs. tlsErr, when set, is why there is none (an unusable
+	// CAFile): every dial then fails with it, nothing goes out.
+	tlsConf *tls.Config
+	tlsErr  error
 
 	mu          sync.Mutex
 	token       string // xoauth2 access token
@@ -31,11 +39,70 @@ type relay struct {
 func newRelay(cfg Relay) *relay {
 	if cfg.Port == 0 {
 		cfg.Port = 587
+		if cfg.TLS == "implicit" {
+			cfg.Port = 465
+		}
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	return &relay{cfg: cfg}
+	r := &relay{cfg: cfg}
+	r.tlsConf, r.tlsErr = relayTLSConfig(cfg)
+	return r
+}
+
+// implicitTLS reports whether TLS starts with the first byte (SMTPS)
+// rather than with STARTTLS.
+func (r *relay) implicitTLS() bool { return r.cfg.TLS == "implicit" || r.cfg.Port == 465 }
+
+// relayTLSConfig verifies the relay's certificate against its host name and
+// the system's CAs plus those of cfg.CAFile.
+func relayTLSConfig(cfg Relay) (*tls.Config, error) {
+	c := &tls.Config{ServerName: strings.Trim(cfg.Host, "[]"), MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pool, err := readCAFile(cfg.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		c.RootCAs = pool
+	}
+	return c, nil
+}
+
+// readCAFile returns the system's certificate pool with the certificates
+// of the PEM file at path added. The file must hold at least one
+// certificate and nothing else.
+func readCAFile(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: relay CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	n := 0
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			// Never quote the block: it may be a private key.
+			return nil, fmt.Errorf("mailer: relay CA file %s: PEM block %d is a %q, not a CERTIFICATE", path, n+1, block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("mailer: relay CA file %s: certificate %d: %v", path, n+1, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("mailer: relay CA file %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // tokenLifetime is how long an xoauth2 token is reused. Providers issue
@@ -46,9 +113,10 @@ const tokenLifetime = 5 * time.Minute
 // will use (see session.conn).
 func (r *relay) client(ctx context.Context, dial gomail.DialContextFunc) (*gomail.Client, error) {
 	c := r.cfg
-	opts := []gomail.Option{gomail.WithPort(c.Port), gomail.WithTimeout(c.Timeout), gomail.WithDialContextFunc(dial)}
+	opts := []gomail.Option{gomail.WithPort(c.Port), gomail.WithTimeout(c.Timeout), gomail.WithDialContextFunc(dial),
+		gomail.WithTLSConfig(r.tlsConf.Clone())}
 	switch {
-	case c.Port == 465:
+	case r.implicitTLS():
 		// SMTPS: TLS from the first byte. With its own dialer go-mail
 		// leaves that to us (see dialer).
 		opts = append(opts, gomail.WithSSL())
@@ -131,6 +199,9 @@ type session struct {
 // dial connects, says EHLO, starts TLS and authenticates. Cancelling ctx
 // later aborts the session, also in the middle of a command.
 func (r *relay) dial(ctx context.Context) (*session, error) {
+	if r.tlsErr != nil {
+		return nil, r.tlsErr
+	}
 	s := &session{timeout: r.cfg.Timeout}
 	cl, err := r.client(ctx, r.dialer(s))
 	if err != nil {
@@ -144,7 +215,7 @@ func (r *relay) dial(ctx context.Context) (*session, error) {
 		if r.cfg.Auth == "xoauth2" {
 			r.forgetToken() // maybe expired early: fetch a fresh one next time
 		}
-		return nil, fmt.Errorf("mailer: relay %s: %w", r.addr(), err)
+		return nil, fmt.Errorf("mailer: relay %s: %s%w", r.addr(), r.certHint(err), err)
 	}
 	s.c = c
 	s.pipelining, _ = c.Extension("PIPELINING")
@@ -161,8 +232,8 @@ func (r *relay) dialer(s *session) gomail.DialContextFunc {
 		d := &net.Dialer{Timeout: r.cfg.Timeout}
 		var conn net.Conn
 		var err error
-		if r.cfg.Port == 465 {
-			td := &tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: r.cfg.Host, MinVersion: tls.VersionTLS12}}
+		if r.implicitTLS() {
+			td := &tls.Dialer{NetDialer: d, Config: r.tlsConf.Clone()}
 			conn, err = td.DialContext(ctx, network, address)
 		} else {
 			conn, err = d.DialContext(ctx, network, address)
@@ -175,6 +246,26 @@ func (r *relay) dialer(s *session) gomail.DialContextFunc {
 }
 
 func (r *relay) addr() string { return fmt.Sprintf("%s:%d", r.cfg.Host, r.cfg.Port) }
+
+// certHint says in words why the relay's certificate was refused, as a
+// prefix of the error; "" for any other error.
+func (r *relay) certHint(err error) string {
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknownAuth) && r.cfg.CAFile != "":
+		return fmt.Sprintf("the relay's certificate is signed by an authority trusted neither by this machine nor by relay.ca_file %s: ",
+			r.cfg.CAFile)
+	case errors.As(err, &unknownAuth):
+		return "the relay's certificate is signed by an authority this machine does not trust (a private CA goes in relay.ca_file): "
+	case errors.As(err, &hostErr):
+		return fmt.Sprintf("the relay's certificate is not valid for the name %s: ", r.cfg.Host)
+	case errors.As(err, &invalid):
+		return "the relay's certificate is not valid: "
+	}
+	return ""
+}
 
 // send delivers raw from one sender to one recipient. A protocol error
 // (*textproto.Error) leaves the session usable for the next mail; any other

@@ -163,12 +163,14 @@ func printCheck(w io.Writer, lines []checkLine, hint string) bool {
 	return false
 }
 
-// relayConfig maps the configuration's relay onto the mailer's, as serve
-// does (see mailerOptions), without needing the templates.
+// relayConfig maps the configuration's relay onto the mailer's. serve
+// (mailerOptions) and this check use it alike, so they trust the same CAs
+// and log in the same way.
 func relayConfig(cfg *config.Config) mailer.Relay {
 	r := cfg.Relay
-	return mailer.Relay{Host: r.Host, Port: r.Port, TLS: string(r.TLS), Auth: string(r.Auth), Username: r.Username,
-		Password: r.Password.Reveal(), TokenCommand: r.OAuthTokenCommand, HELO: r.HELO, Timeout: r.Timeout}
+	return mailer.Relay{Host: r.Host, Port: r.Port, TLS: string(r.TLS), CAFile: r.CAFile, Auth: string(r.Auth),
+		Username: r.Username, Password: r.Password.Reveal(), TokenCommand: r.OAuthTokenCommand, HELO: r.HELO,
+		Timeout: r.Timeout}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

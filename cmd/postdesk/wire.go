@@ -97,9 +97,8 @@ func mailerOptions(cfg *config.Config, set *templates.Set, log *slog.Logger) (ma
 		Departments:     map[string]mailer.Notices{},
 		Templates:       set,
 		AutoReplyLimit:  r.AutoReplyLimit,
-		Relay: mailer.Relay{Host: r.Host, Port: r.Port, TLS: string(r.TLS), Auth: string(r.Auth), Username: r.Username,
-			Password: r.Password.Reveal(), TokenCommand: r.OAuthTokenCommand, HELO: r.HELO, Timeout: r.Timeout},
-		Logger: log,
+		Relay:           relayConfig(cfg),
+		Logger:          log,
 	}
 	for _, m := range cfg.Mailboxes {
 		opts.Mailboxes[strings.ToLower(m.Address)] = m.DisplayName

@@ -30,6 +30,10 @@ type Config struct {
 	Ban          []string // lower-case addresses and "@domain" entries
 	AgentMail    AgentMail
 	Log          Log
+	// MissingSecrets names the unset `*_env` variables of a load with
+	// LoadOptions.SecretsOptional, in file order; their Secrets are empty.
+	// Always empty after Load, which refuses them.
+	MissingSecrets []string
 }
 
 // Organisation names the help desk in notices and in its own Message-IDs.
@@ -151,8 +155,9 @@ type Listen struct {
 // Relay is the outbound SMTP relay that notices are sent through.
 type Relay struct {
 	Host              string
-	Port              int
+	Port              int // default 587, 465 with TLS implicit
 	TLS               RelayTLS
+	CAFile            string // absolute; PEM CA certificates trusted besides the system's; empty when unset
 	Auth              RelayAuth
 	Username          string
 	PasswordEnv       string

@@ -55,8 +55,9 @@ type RelayTLS string
 
 // Relay TLS policies.
 const (
-	RelayMandatory     RelayTLS = "mandatory"
-	RelayOpportunistic RelayTLS = "opportunistic"
+	RelayMandatory     RelayTLS = "mandatory"     // STARTTLS required
+	RelayOpportunistic RelayTLS = "opportunistic" // STARTTLS when offered, clear text when not
+	RelayImplicit      RelayTLS = "implicit"      // TLS from the first byte (port 465 always is)
 	RelayNoTLS         RelayTLS = "none"
 )
 

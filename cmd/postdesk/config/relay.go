@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	relayKeys = []string{"host", "port", "tls", "auth", "username", "password_env",
+	relayKeys = []string{"host", "port", "tls", "ca_file", "auth", "username", "password_env",
 		"oauth_token_command", "helo", "timeout", "dkim", "auto_reply_limit"}
 	dkimKeys = []string{"domain", "selector", "private_key_file"}
 )
@@ -21,14 +21,26 @@ var (
 func (d *decoder) relay(o *object) Relay {
 	r := Relay{
 		Host:           o.required("host"),
-		Port:           o.integer("port", 587, 1, 65535),
-		TLS:            enum(o, "tls", RelayMandatory, RelayMandatory, RelayOpportunistic, RelayNoTLS),
+		TLS:            enum(o, "tls", RelayMandatory, RelayMandatory, RelayOpportunistic, RelayImplicit, RelayNoTLS),
+		CAFile:         o.file("ca_file", false),
 		Auth:           enum(o, "auth", RelayAuthNone, RelayAuthNone, RelayAuthPlain, RelayAuthLogin, RelayAuthXOAUTH2),
 		HELO:           o.str("helo"),
 		Timeout:        o.duration("timeout", 30*time.Second, time.Second),
 		AutoReplyLimit: o.integer("auto_reply_limit", 10, 1, 10000),
 	}
+	defPort := 587
+	if r.TLS == RelayImplicit {
+		defPort = 465
+	}
+	r.Port = o.integer("port", defPort, 1, 65535)
 	o.host("host", r.Host)
+	if r.CAFile != "" {
+		if r.TLS == RelayNoTLS && r.Port != 465 {
+			o.errf("ca_file", "has no effect with tls: none; set tls or remove it")
+		} else if err := checkCAFile(r.CAFile); err != nil {
+			o.errf("ca_file", "%v", err)
+		}
+	}
 	if r.HELO != "" {
 		if err := checkDomain(r.HELO); err != nil {
 			o.errf("helo", "%v", err)
@@ -118,6 +130,38 @@ func checkPrivateKey(path string) error {
 	default:
 		return fmt.Errorf("%s holds a %T key; DKIM needs RSA or Ed25519", path, k)
 	}
+}
+
+// checkCAFile accepts a PEM file of one or more certificates and nothing
+// else, as the mailer reads relay.ca_file. Its errors never quote the
+// file's content: a wrong file may hold a private key.
+func checkCAFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // reported by the existence check
+		}
+		return fmt.Errorf("cannot read CA file: %w", err)
+	}
+	n := 0
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		n++
+		if block.Type != "CERTIFICATE" {
+			return fmt.Errorf("%s: PEM block %d is a %q, not a CERTIFICATE: give the CA's certificate", path, n, block.Type)
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return fmt.Errorf("%s: certificate %d cannot be parsed: %v", path, n, err)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path)
+	}
+	return nil
 }
 
 // checkRSASize refuses keys that receivers reject (RFC 8301: at least 1024
