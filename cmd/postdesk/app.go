@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -24,6 +25,7 @@ type app struct {
 	getenv         func(string) string
 	configPath     string
 	cfg            *config.Config
+	cfgNoSecrets   bool // cfg was loaded with secrets optional (readConfig)
 }
 
 // flags returns a flag set that prints its usage to stderr and knows --config.
@@ -56,9 +58,21 @@ func (a *app) fail(format string, args ...any) int {
 	return 1
 }
 
-// config loads the configuration file once.
+// config loads the configuration file once, every secret included: an
+// unset `*_env` variable is a problem.
 func (a *app) config() (*config.Config, error) {
-	if a.cfg != nil {
+	return a.loadConfig(config.LoadOptions{})
+}
+
+// readConfig loads the configuration for a command that only reads and
+// never uses a secret (ticket list and show, mail list and show): unset
+// secrets are no problem, everything else is checked as by config.
+func (a *app) readConfig() (*config.Config, error) {
+	return a.loadConfig(config.LoadOptions{SecretsOptional: true})
+}
+
+func (a *app) loadConfig(opts config.LoadOptions) (*config.Config, error) {
+	if a.cfg != nil && (!a.cfgNoSecrets || opts.SecretsOptional) {
 		return a.cfg, nil
 	}
 	path := a.configPath
@@ -68,11 +82,11 @@ func (a *app) config() (*config.Config, error) {
 	if path == "" {
 		path = "postdesk.yaml"
 	}
-	cfg, err := config.Load(path, a.getenv)
+	cfg, err := config.LoadWith(path, a.getenv, opts)
 	if err != nil {
 		return nil, err
 	}
-	a.cfg = cfg
+	a.cfg, a.cfgNoSecrets = cfg, opts.SecretsOptional
 	return cfg, nil
 }
 
@@ -115,8 +129,20 @@ func (a *app) pool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, erro
 }
 
 // openStore connects, checks the schema is at head and returns the store.
+// The configuration must have every secret.
 func (a *app) openStore(ctx context.Context) (*ticket.Store, *config.Config, error) {
-	cfg, err := a.config()
+	return a.openStoreWith(ctx, a.config)
+}
+
+// openReadStore is openStore for commands that only read: the
+// configuration's secrets may be unset (see readConfig). The store has no
+// notifier, so nothing done through it can queue a notice.
+func (a *app) openReadStore(ctx context.Context) (*ticket.Store, *config.Config, error) {
+	return a.openStoreWith(ctx, a.readConfig)
+}
+
+func (a *app) openStoreWith(ctx context.Context, load func() (*config.Config, error)) (*ticket.Store, *config.Config, error) {
+	cfg, err := load()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -163,10 +189,20 @@ func (a *app) configError(err error) int {
 }
 
 // configOrFail reports a configuration error in full, anything else briefly.
+// When unset secrets are all that is wrong it says so: the file is fine,
+// the command needs those variables.
 func (a *app) configOrFail(err error) int {
 	var cerr *config.Errors
 	if errors.As(err, &cerr) || errors.Is(err, os.ErrNotExist) {
-		return a.configError(err)
+		code := a.configError(err)
+		if cerr == nil {
+			return code
+		}
+		if names := cerr.OnlyMissingSecrets(); len(names) > 0 {
+			a.fail("this command needs %s set in the environment (read-only commands such as "+
+				"'ticket show' and 'mail list' do not)", strings.Join(names, ", "))
+		}
+		return code
 	}
 	return a.fail("%v", err)
 }

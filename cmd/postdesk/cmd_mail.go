@@ -63,7 +63,7 @@ func mailList(ctx context.Context, a *app, args []string) int {
 	if *limit <= 0 {
 		return a.fail("--limit must be at least 1")
 	}
-	store, _, err := a.openStore(ctx)
+	store, _, err := a.openReadStore(ctx)
 	if err != nil {
 		return a.configOrFail(err)
 	}
@@ -114,7 +114,7 @@ func mailShow(ctx context.Context, a *app, args []string) int {
 	if !ok {
 		return 2
 	}
-	store, _, err := a.openStore(ctx)
+	store, _, err := a.openReadStore(ctx)
 	if err != nil {
 		return a.configOrFail(err)
 	}

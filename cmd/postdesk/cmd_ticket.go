@@ -44,7 +44,7 @@ func ticketList(ctx context.Context, a *app, args []string) int {
 		f.Status = s
 	}
 	f.Department, f.Limit = *dept, *limit
-	store, _, err := a.openStore(ctx)
+	store, _, err := a.openReadStore(ctx)
 	if err != nil {
 		return a.configOrFail(err)
 	}
@@ -83,7 +83,7 @@ func ticketShow(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	store, _, err := a.openStore(ctx)
+	store, _, err := a.openReadStore(ctx)
 	if err != nil {
 		return a.configOrFail(err)
 	}

@@ -37,8 +37,14 @@ func (p Problem) String() string {
 
 // Errors holds every problem found in one Load, ordered by position.
 type Errors struct {
-	Problems []Problem
+	Problems    []Problem
+	onlySecrets []string // see OnlyMissingSecrets
 }
+
+// OnlyMissingSecrets returns the unset `*_env` variables when they are the
+// only problems of the file, and nil otherwise: the file is fine, the
+// environment is not.
+func (e *Errors) OnlyMissingSecrets() []string { return e.onlySecrets }
 
 // Error lists every problem, one per line.
 func (e *Errors) Error() string {

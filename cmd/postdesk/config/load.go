@@ -30,6 +30,21 @@ var rootKeys = []string{
 // returns *Errors listing all of them. An unset database URL is not a
 // problem: see Database.URLMissing.
 func Load(path string, env func(string) string) (*Config, error) {
+	return LoadWith(path, env, LoadOptions{})
+}
+
+// LoadOptions relax what Load requires.
+type LoadOptions struct {
+	// SecretsOptional makes an unset or empty `*_env` secret (the reply
+	// secret, relay and IMAP passwords) no problem: its Secret stays empty
+	// and the variable is listed in Config.MissingSecrets. Everything else,
+	// a secret that is set but unusable included, is checked as by Load.
+	// For commands that only read and never use a secret.
+	SecretsOptional bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, env func(string) string, opts LoadOptions) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -41,12 +56,16 @@ func Load(path string, env func(string) string) (*Config, error) {
 	if env == nil {
 		env = os.Getenv
 	}
-	return parse(data, path, abs, env)
+	return parseWith(data, path, abs, env, opts)
 }
 
 // parse decodes data; file names it in problems, abs is its absolute path.
 func parse(data []byte, file, abs string, env func(string) string) (*Config, error) {
-	d := &decoder{file: file, dir: filepath.Dir(abs), env: env}
+	return parseWith(data, file, abs, env, LoadOptions{})
+}
+
+func parseWith(data []byte, file, abs string, env func(string) string, opts LoadOptions) (*Config, error) {
+	d := &decoder{file: file, dir: filepath.Dir(abs), env: env, secretsOptional: opts.SecretsOptional}
 	root := d.document(data)
 	if root == nil {
 		return nil, d.errors()
@@ -56,6 +75,7 @@ func parse(data []byte, file, abs string, env func(string) string) (*Config, err
 	if len(d.probs) > 0 {
 		return nil, d.errors()
 	}
+	c.MissingSecrets = d.missingSecrets
 	return c, nil
 }
 
@@ -154,5 +174,9 @@ func (d *decoder) errors() *Errors {
 		}
 		return a.Column - b.Column
 	})
-	return &Errors{Problems: d.probs}
+	e := &Errors{Problems: d.probs}
+	if d.secretProbs > 0 && d.secretProbs == len(d.probs) {
+		e.onlySecrets = d.missingSecrets
+	}
+	return e
 }

@@ -20,6 +20,11 @@ type decoder struct {
 	env   func(string) string // secret lookup
 	probs []Problem
 	refs  []ref // name references checked once every section is decoded
+	// secretsOptional turns unset secrets from problems into mere entries
+	// of missingSecrets (LoadOptions.SecretsOptional).
+	secretsOptional bool
+	missingSecrets  []string // unset secret variables, each once
+	secretProbs     int      // problems that are unset secrets
 }
 
 // add records a problem located at n (nil: position unknown).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,15 +88,26 @@ func ParseSize(s string) (int64, error) {
 var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 
 // secret reads the variable name under key and resolves it through the
-// environment. An unset or empty variable is a problem.
+// environment. An unset or empty variable is a problem, unless secrets are
+// optional for this load: then it is only listed.
 func (o *object) secret(key string, required bool) (string, Secret) {
 	name := o.envName(key, required)
 	if name == "" {
 		return "", ""
 	}
 	v := o.d.env(name)
-	if v == "" {
+	switch {
+	case v != "":
+	case o.d.secretsOptional:
+		if !slices.Contains(o.d.missingSecrets, name) {
+			o.d.missingSecrets = append(o.d.missingSecrets, name)
+		}
+	default:
 		o.errf(key, "missing secret: environment variable %s is not set", name)
+		o.d.secretProbs++
+		if !slices.Contains(o.d.missingSecrets, name) {
+			o.d.missingSecrets = append(o.d.missingSecrets, name)
+		}
 	}
 	return name, Secret(v)
 }
