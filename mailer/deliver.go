@@ -45,11 +45,17 @@ type result struct {
 	text    string // the relay's reply or the error
 }
 
-// lease is how long a claimed notice is reserved for the worker that claimed
-// it. A worker that dies leaves its unsent notices to be taken up by another
-// once the lease ends; a live one stops sending a batch after a third of it
-// (a send can take up to the relay timeout) and releases the rest.
-const lease = time.Minute
+// leaseFor is how long a claimed notice is reserved for the worker that
+// claimed it: twice the relay timeout (one minute by default). A worker
+// that dies leaves its unsent notices to be taken up by another once the
+// lease ends; a live one stops sending a batch after a third of it (a send
+// can take up to the relay timeout) and releases the rest.
+func leaseFor(r Relay) time.Duration {
+	if r.Timeout <= 0 {
+		r.Timeout = defaultRelayTimeout
+	}
+	return 2 * r.Timeout
+}
 
 // DeliverBatch claims up to one batch of due notices, sends them over one
 // SMTP connection and records each one's fate as soon as the relay has
@@ -64,7 +70,7 @@ func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	var rows []queued
 	err := w.store.InTx(dbctx, func(t *ticket.Tx) error {
 		var err error
-		if rows, err = claim(dbctx, t.DB(), w.queue.BatchSize); err != nil {
+		if rows, err = claim(dbctx, t.DB(), w.queue.BatchSize, w.lease); err != nil {
 			return err
 		}
 		return w.renderDrafts(dbctx, t.DB(), rows)
@@ -120,7 +126,7 @@ func scanQueued(r pgx.CollectableRow) (queued, error) {
 	return q, err
 }
 
-func claim(ctx context.Context, tx pgx.Tx, limit int) ([]queued, error) {
+func claim(ctx context.Context, tx pgx.Tx, limit int, lease time.Duration) ([]queued, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT id, coalesce(ticket_id, 0), coalesce((SELECT number FROM tickets t WHERE t.id = ticket_id), ''),
 		       message_id, template, recipient, mail_from, subject, raw, draft, attempts
@@ -171,7 +177,7 @@ func (w *Worker) sendAll(ctx context.Context, rows []queued, mark func(int, resu
 	}
 	defer sess.close()
 	for i, row := range rows {
-		if ctx.Err() != nil || time.Since(started) > lease/3 {
+		if ctx.Err() != nil || time.Since(started) > w.lease/3 {
 			return i, nil
 		}
 		if row.failed != "" {

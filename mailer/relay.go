@@ -36,6 +36,10 @@ type relay struct {
 	tokenExpiry time.Time
 }
 
+// defaultRelayTimeout bounds each step of a relay session when Relay.Timeout
+// is not set.
+const defaultRelayTimeout = 30 * time.Second
+
 func newRelay(cfg Relay) *relay {
 	if cfg.Port == 0 {
 		cfg.Port = 587
@@ -44,7 +48,7 @@ func newRelay(cfg Relay) *relay {
 		}
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = defaultRelayTimeout
 	}
 	r := &relay{cfg: cfg}
 	r.tlsConf, r.tlsErr = relayTLSConfig(cfg)

@@ -20,6 +20,7 @@ type Worker struct {
 	pool  *pgxpool.Pool
 	queue Queue
 	relay *relay
+	lease time.Duration // see leaseFor
 	dkim  *dkimSigner
 	log   *slog.Logger
 	// What renders the drafts of queued notices.
@@ -37,7 +38,7 @@ func NewWorker(store *ticket.Store, opts Options) (*Worker, error) {
 		return nil, errors.New("mailer: the worker needs the templates: it renders the notices it sends")
 	}
 	w := &Worker{store: store, pool: store.Pool(), queue: opts.Queue.withDefaults(),
-		relay: newRelay(opts.Relay), log: opts.logger(), templates: opts.Templates, maxAttach: opts.maxAttachmentBytes()}
+		relay: newRelay(opts.Relay), lease: leaseFor(opts.Relay), log: opts.logger(), templates: opts.Templates, maxAttach: opts.maxAttachmentBytes()}
 	if opts.DKIM != nil {
 		var err error
 		if w.dkim, err = newDKIMSigner(opts.DKIM); err != nil {

@@ -71,6 +71,9 @@ func buildAndRun(m *testing.M) int {
 type config struct {
 	grace string // listen.shutdown_grace; empty keeps the example's
 	imap  *imapBox
+	// relayTimeout is relay.timeout; empty keeps the example's. Notices a
+	// killed process had claimed go out again after twice this.
+	relayTimeout string
 }
 
 // imapBox is the mailbox "billing" polled from an IMAP server.
@@ -91,6 +94,9 @@ func writeConfig(t testing.TB, c config) string {
 	text := string(raw)
 	if c.grace != "" {
 		text = replaceOnce(t, text, "shutdown_grace: 30s", "shutdown_grace: "+c.grace)
+	}
+	if c.relayTimeout != "" {
+		text = replaceOnce(t, text, "  timeout: 30s ", "  timeout: "+c.relayTimeout+" ")
 	}
 	if c.imap != nil {
 		host, port, _ := net.SplitHostPort(c.imap.addr)

@@ -72,7 +72,9 @@ func TestReplicas(t *testing.T) {
 
 	relay := newRelay(t)
 	imapSrv := newIMAP(t, "billing@bank.example", "billing-pw")
-	cfg := writeConfig(t, config{grace: "5s", imap: &imapBox{addr: imapSrv.addr, username: imapSrv.user}})
+	// A short relay timeout: the notices the killed process had claimed go
+	// out again after its lease, twice the timeout.
+	cfg := writeConfig(t, config{grace: "5s", relayTimeout: "5s", imap: &imapBox{addr: imapSrv.addr, username: imapSrv.user}})
 	url := dbtest.URL(t)
 	cl := &cluster{}
 	for i := range 3 {
