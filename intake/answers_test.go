@@ -16,6 +16,14 @@ import (
 // processor answers refused agent mail through the mailer.
 func newAnsweringRig(t *testing.T) *rig {
 	t.Helper()
+	store, n := notifyingStore(t)
+	return newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) { o.Answers = n })
+}
+
+// notifyingStore is a store over a fresh database whose changes queue
+// real notices, and its notifier.
+func notifyingStore(t *testing.T) (*ticket.Store, *mailer.Notifier) {
+	t.Helper()
 	set, err := templates.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -27,8 +35,7 @@ func newAnsweringRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := ticket.NewStore(dbtest.Pool(t), ticket.DefaultNumbering(), n)
-	return newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) { o.Answers = n })
+	return ticket.NewStore(dbtest.Pool(t), ticket.DefaultNumbering(), n), n
 }
 
 // answers lists the answers queued to an agent: template and body text.

@@ -11,8 +11,6 @@ import (
 
 	"github.com/postdesk/postdesk/intake"
 	"github.com/postdesk/postdesk/mailer"
-	"github.com/postdesk/postdesk/migrations/dbtest"
-	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -20,18 +18,7 @@ import (
 // processor the mail arrives at.
 func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Notifier) {
 	t.Helper()
-	set, err := templates.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := mailer.NewNotifier(mailer.Options{OrgName: "Bank Example Support", MessageIDDomain: "bank.example",
-		ReplySecret: replySecret, Templates: set,
-		Mailboxes: map[string]string{"support@bank.example": "Bank Support", "outage@bank.example": "Bank Outage Desk"}},
-		ticket.DefaultNumbering())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := ticket.NewStore(dbtest.Pool(t), ticket.DefaultNumbering(), n)
+	store, n := notifyingStore(t)
 	r := newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) {
 		o.Answers = n
 		if first != nil {
