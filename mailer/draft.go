@@ -40,6 +40,8 @@ type draft struct {
 	AutoSubmitted string    `json:"auto_submitted,omitempty"`
 	Ticket        string    `json:"ticket,omitempty"` // number, for the ticket header
 	Date          time.Time `json:"date"`
+
+	gone bool // fill found no message row MessageRow
 }
 
 // head is what a notice's columns say about its mail.
@@ -189,7 +191,8 @@ func fill(ctx context.Context, q ticket.Querier, drafts []*draft, limit int64) (
 		}
 		text, ok := texts[d.MessageRow]
 		if !ok {
-			return nil, fmt.Errorf("mailer: message %d of a queued notice is gone", d.MessageRow)
+			d.gone = true // this notice cannot be rendered; the others can
+			continue
 		}
 		m := *d.Data.Message
 		m.Text = text
@@ -260,6 +263,10 @@ func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) err
 	raws := make([][]byte, 0, len(drafts))
 	for k, d := range drafts {
 		row := &rows[idx[k]]
+		if d.gone {
+			row.failed = fmt.Sprintf("cannot render the notice: its message (%d) is gone", d.MessageRow)
+			continue
+		}
 		raw, err := render(w.templates, head{MessageID: row.MessageID, From: row.From, To: row.Recipient,
 			Subject: row.Subject}, *d, files[d.MessageRow])
 		if err != nil {

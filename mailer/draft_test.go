@@ -86,9 +86,17 @@ func TestNoticesAreQueuedAsDraftsAndRenderedOnce(t *testing.T) {
 func TestUnrenderableDraftIsRecordedAsFailed(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	tk := f.open("jane-1@user.com")
-	var broken int64
+	// One draft names a notice no template renders, another a message row
+	// that is gone.
+	var broken, orphan int64
 	err := f.pool.QueryRow(f.ctx, `UPDATE outbound_mails SET draft = '{"template": "no_such_notice"}'
 		WHERE id = (SELECT min(id) FROM outbound_mails) RETURNING id`).Scan(&broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.pool.QueryRow(f.ctx, `UPDATE outbound_mails
+		SET draft = jsonb_set(draft::jsonb, '{message_row}', '987654')::json
+		WHERE id = (SELECT max(id) FROM outbound_mails) RETURNING id`).Scan(&orphan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,16 +105,18 @@ func TestUnrenderableDraftIsRecordedAsFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.deliver()
-	if got := len(f.sink.received()); got != total-1 {
-		t.Errorf("%d of %d notices sent, want all but the broken one", got, total)
+	if got := len(f.sink.received()); got != total-2 {
+		t.Errorf("%d of %d notices sent, want all but the two broken ones", got, total)
 	}
-	var state, lastError string
-	if err := f.pool.QueryRow(f.ctx, `SELECT state, last_error FROM outbound_mails WHERE id = $1`, broken).
-		Scan(&state, &lastError); err != nil {
-		t.Fatal(err)
-	}
-	if state != "failed" || !strings.Contains(lastError, "cannot render") || !strings.Contains(lastError, "no_such_notice") {
-		t.Errorf("broken draft: state %s, last error %q", state, lastError)
+	for id, want := range map[int64]string{broken: "no_such_notice", orphan: "987654"} {
+		var state, lastError string
+		if err := f.pool.QueryRow(f.ctx, `SELECT state, last_error FROM outbound_mails WHERE id = $1`, id).
+			Scan(&state, &lastError); err != nil {
+			t.Fatal(err)
+		}
+		if state != "failed" || !strings.Contains(lastError, "cannot render") || !strings.Contains(lastError, want) {
+			t.Errorf("broken draft %d: state %s, last error %q", id, state, lastError)
+		}
 	}
 	history, err := f.store.History(f.ctx, tk.ID)
 	if err != nil {
