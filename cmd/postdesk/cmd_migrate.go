@@ -12,7 +12,8 @@ func cmdMigrate(ctx context.Context, a *app, args []string) int {
 	if !a.parse(fs, args) {
 		return 2
 	}
-	cfg, err := a.config()
+	// Migrating uses no secret: the reply secret and passwords may be unset.
+	cfg, err := a.readConfig()
 	if err != nil {
 		return a.configError(err)
 	}

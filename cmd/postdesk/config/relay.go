@@ -66,7 +66,8 @@ func (d *decoder) relay(o *object) Relay {
 			o.errf("password_env", "is not used with auth: xoauth2")
 		}
 	}
-	if r.TLS == RelayNoTLS && r.Auth != RelayAuthNone && r.Host != "" && !isLoopback(r.Host) {
+	// Port 465 is TLS from the first byte whatever tls says (SMTPS).
+	if r.TLS == RelayNoTLS && r.Port != 465 && r.Auth != RelayAuthNone && r.Host != "" && !isLoopback(r.Host) {
 		o.errf("tls", "tls: none would send relay credentials in clear text to %s; use mandatory or opportunistic", r.Host)
 	}
 	if o.has("dkim") {

@@ -114,3 +114,28 @@ func lineOf(t *testing.T, dir, s string) int {
 	t.Fatalf("no line holds %q", s)
 	return 0
 }
+
+// Port 465 is TLS from the first byte whatever tls says, so credentials
+// there are not sent in clear text; on another port with tls: none they are.
+func TestRelayPort465IsNotClearText(t *testing.T) {
+	dir := t.TempDir()
+	load := func(relay string) error {
+		t.Helper()
+		path := filepath.Join(dir, "postdesk.yaml")
+		if err := os.WriteFile(path, []byte(compose(map[string]string{"relay": relay})), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e := baseEnv()
+		e["PW"] = "relay-password"
+		_, err := Load(path, env(e))
+		return err
+	}
+	const creds = "  tls: none\n  auth: login\n  username: u\n  password_env: PW\n"
+	if err := load("relay:\n  host: smtp.desk.example\n  port: 465\n" + creds); err != nil {
+		t.Errorf("port 465 with tls: none: %v", err)
+	}
+	err := load("relay:\n  host: smtp.desk.example\n  port: 587\n" + creds)
+	if err == nil || !strings.Contains(err.Error(), "would send relay credentials in clear text") {
+		t.Errorf("port 587 with tls: none: %v, want the clear-text problem", err)
+	}
+}
