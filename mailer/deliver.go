@@ -68,6 +68,8 @@ func leaseFor(r Relay) time.Duration {
 func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	dbctx := context.WithoutCancel(ctx)
 	var rows []queued
+	// The lease runs from the claim: rendering the drafts comes out of it.
+	claimed := time.Now()
 	err := w.store.InTx(dbctx, func(t *ticket.Tx) error {
 		var err error
 		if rows, err = claim(dbctx, t.DB(), w.queue.BatchSize, w.lease); err != nil {
@@ -94,7 +96,7 @@ func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	}
 	defer conn.Exec(dbctx, `RESET synchronous_commit`) //nolint:errcheck // the pool discards a broken conn
 	mark := func(i int, r result) error { return w.record(dbctx, conn, rows[i], r) }
-	done, err := w.sendAll(ctx, rows, mark)
+	done, err := w.sendAll(ctx, claimed, rows, mark)
 	if err != nil {
 		return len(rows), w.release(dbctx, rows[done:], err)
 	}
@@ -157,10 +159,11 @@ func claim(ctx context.Context, tx pgx.Tx, limit int, lease time.Duration) ([]qu
 }
 
 // sendAll sends the rows over one connection and marks each one's fate as
-// soon as it is known. It returns how many rows it dealt with; the rest were
-// not attempted (stopping, the lease running out, or a broken connection).
-func (w *Worker) sendAll(ctx context.Context, rows []queued, mark func(int, result) error) (int, error) {
-	started := time.Now()
+// soon as it is known. It starts no send once a third of the lease, counted
+// from started (the claim), has passed. It returns how many rows it dealt
+// with; the rest were not attempted (stopping, the lease running out, or a
+// broken connection).
+func (w *Worker) sendAll(ctx context.Context, started time.Time, rows []queued, mark func(int, result) error) (int, error) {
 	sess, err := w.relay.dial(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -169,7 +172,11 @@ func (w *Worker) sendAll(ctx context.Context, rows []queued, mark func(int, resu
 		// Relay unreachable, TLS or AUTH refused: nothing can go out now.
 		w.log.Warn("outbox: relay unavailable", "relay", w.relay.addr(), "err", err, "notices", len(rows))
 		for i := range rows {
-			if err := mark(i, result{outcome: temporary, text: err.Error()}); err != nil {
+			r := result{outcome: temporary, text: err.Error()}
+			if rows[i].failed != "" {
+				r = result{outcome: permanent, text: rows[i].failed} // it would never go out
+			}
+			if err := mark(i, r); err != nil {
 				return i, err
 			}
 		}

@@ -259,8 +259,25 @@ func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) err
 	if err != nil {
 		return err
 	}
-	ids := make([]int64, 0, len(drafts))
-	raws := make([][]byte, 0, len(drafts))
+	var ids []int64
+	var raws [][]byte
+	var pending int
+	// The rendered mails are written back in pieces of a few MiB: one
+	// statement for a batch of big mails would hold them all twice in
+	// memory, and could pass PostgreSQL's 1 GB limit for one value.
+	store := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE outbound_mails o SET raw = r.raw, draft = NULL
+			  FROM unnest($1::bigint[], $2::bytea[]) AS r(id, raw)
+			 WHERE o.id = r.id`, ids, raws); err != nil {
+			return fmt.Errorf("store rendered notices: %w", err)
+		}
+		ids, raws, pending = ids[:0], raws[:0], 0
+		return nil
+	}
 	for k, d := range drafts {
 		row := &rows[idx[k]]
 		if d.gone {
@@ -275,19 +292,19 @@ func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) err
 			continue
 		}
 		row.Raw = raw
-		ids, raws = append(ids, row.ID), append(raws, raw)
+		ids, raws, pending = append(ids, row.ID), append(raws, raw), pending+len(raw)
+		if pending >= storeChunk {
+			if err := store(); err != nil {
+				return err
+			}
+		}
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE outbound_mails o SET raw = r.raw, draft = NULL
-		  FROM unnest($1::bigint[], $2::bytea[]) AS r(id, raw)
-		 WHERE o.id = r.id`, ids, raws); err != nil {
-		return fmt.Errorf("store rendered notices: %w", err)
-	}
-	return nil
+	return store()
 }
+
+// storeChunk is about how many bytes of rendered mail one statement writes
+// back.
+const storeChunk = 4 << 20
 
 // RenderQueued renders every queued notice that is still a draft, as a
 // worker does when it claims one, and sends nothing: afterwards each

@@ -2,6 +2,7 @@ package mailer_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -130,5 +131,51 @@ func TestUnrenderableDraftIsRecordedAsFailed(t *testing.T) {
 	}
 	if !failed {
 		t.Error("the ticket's history does not show the notice that could not be rendered")
+	}
+}
+
+// A batch whose rendered mails are bigger than one write-back piece is
+// stored in several: every notice keeps its own bytes, and they are what
+// the relay got.
+func TestBigRenderedBatchIsStoredInPieces(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	tk := f.open("jane-1@user.com")
+	f.deliver()
+	before := len(f.sink.received())
+	files := map[string][]byte{}
+	for i := range 3 {
+		name := fmt.Sprintf("capture-%d.pcap", i)
+		content := bytes.Repeat([]byte{byte('a' + i), 0xff, byte(i)}, 700_000) // 2.1 MB each, ~2.8 MB in base64
+		files[name] = content
+		f.mustChange(tk.Number, func(tx *ticket.Tx, tk *ticket.Ticket) error {
+			_, err := tx.AddMessage(f.ctx, tk, ticket.Message{Kind: ticket.KindReply, Body: "trace " + name,
+				Author:      ticket.AgentActor(f.ken),
+				Attachments: []ticket.Attachment{{Filename: name, ContentType: "application/vnd.tcpdump.pcap", Content: content}}})
+			return err
+		})
+	}
+	f.deliver()
+	got := byRecipient(t, f.sink.received()[before:])[jane]
+	if len(got) != 3 {
+		t.Fatalf("%d replies reached Jane, want 3", len(got))
+	}
+	for _, p := range got {
+		if len(p.Attachments) != 1 {
+			t.Fatalf("a reply with %d files", len(p.Attachments))
+		}
+		for name, content := range p.Attachments {
+			if !bytes.Equal(content, files[name]) {
+				t.Errorf("%s arrived changed (%d bytes, sent %d)", name, len(content), len(files[name]))
+			}
+		}
+	}
+	sent := map[string][]byte{}
+	for _, r := range f.sink.received()[before:] {
+		sent[parse(t, r).messageID()] = r.Data
+	}
+	for _, r := range f.rows() {
+		if r.Template == templates.CustomerReply && !bytes.Equal(sent[r.MessageID], r.Raw) {
+			t.Errorf("stored reply %s differs from what the relay got (%d vs %d bytes)", r.MessageID, len(r.Raw), len(sent[r.MessageID]))
+		}
 	}
 }
