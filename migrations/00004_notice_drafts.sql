@@ -14,17 +14,20 @@ ALTER TABLE outbound_mails ADD CONSTRAINT outbound_mails_raw_or_draft
 DROP INDEX outbound_mails_recipient_idx;
 
 -- +goose Down
--- A draft not yet rendered has no raw message to keep: refuse rather than
--- lose a notice; the workers render and send them in seconds.
+-- A notice still to be sent has no raw message yet: refuse rather than lose
+-- it; the workers render and send them in seconds. Notices that will never
+-- be sent (suppressed, or failed before they could be rendered) keep their
+-- row (recipient, subject, state, error) with an empty message.
 -- +goose StatementBegin
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM outbound_mails WHERE raw IS NULL) THEN
+    IF EXISTS (SELECT 1 FROM outbound_mails WHERE raw IS NULL AND state = 'pending') THEN
         RAISE EXCEPTION 'outbound_mails holds notices not yet rendered: let postdesk serve send them, then migrate down';
     END IF;
 END
 $$;
 -- +goose StatementEnd
+UPDATE outbound_mails SET raw = '' WHERE raw IS NULL;
 CREATE INDEX outbound_mails_recipient_idx ON outbound_mails (lower(recipient), created_at);
 ALTER TABLE outbound_mails DROP CONSTRAINT outbound_mails_raw_or_draft;
 ALTER TABLE outbound_mails DROP COLUMN draft;
