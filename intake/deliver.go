@@ -15,8 +15,20 @@ import (
 // LoopHeader marks mail that postdesk sent; its value is our Message-ID domain.
 const LoopHeader = "X-Postdesk-Loop"
 
-// run decides what becomes of the mail and does it.
+// run decides what becomes of the mail and does it. A mail it returns
+// without error has been stored (finish): a path that forgot to store it
+// would have the mail accepted and not kept, so that is an error, and the
+// sender keeps the mail and retries.
 func (d *delivery) run(ctx context.Context, parseErr error) (Result, error) {
+	res, err := d.decide(ctx, parseErr)
+	if err == nil && !d.stored {
+		return res, fmt.Errorf("intake: internal error: mail %s was handled but not stored", d.row.messageID)
+	}
+	return res, err
+}
+
+// decide is run without the check.
+func (d *delivery) decide(ctx context.Context, parseErr error) (Result, error) {
 	if err := d.insertInbound(ctx); err != nil {
 		return d.res, err
 	}

@@ -261,6 +261,7 @@ type delivery struct {
 	// res.InboundID, is stored and locked already.
 	replay bool
 	row    inboundRow // set by insertInbound, written by finish
+	stored bool       // finish wrote the mail and its outcome
 }
 
 // insertInbound looks the mail up: when it was stored before, it reports
@@ -344,6 +345,7 @@ func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 		if err != nil {
 			return fmt.Errorf("intake: record outcome: %w", err)
 		}
+		d.stored = true
 		return nil
 	}
 	err := d.tx.DB().QueryRow(ctx, `
@@ -368,6 +370,7 @@ func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 	if err != nil {
 		return fmt.Errorf("intake: store mail %s: %w", d.row.messageID, err)
 	}
+	d.stored = true
 	return nil
 }
 
