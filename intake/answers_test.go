@@ -54,7 +54,7 @@ func (r *rig) answers(to string) []string {
 	if _, err := w.RenderQueued(context.Background()); err != nil {
 		r.t.Fatal(err)
 	}
-	rows, err := r.org.Store.Pool().Query(context.Background(), `SELECT template, convert_from(raw, 'UTF8')
+	rows, err := r.org.Store.Pool().Query(context.Background(), `SELECT template, convert_from(rendered, 'UTF8')
 		FROM outbound_mails WHERE recipient = $1 AND template IN ('agent_command_error', 'agent_unauthenticated') ORDER BY id`, to)
 	if err != nil {
 		r.t.Fatal(err)

@@ -15,7 +15,7 @@ func (r *rig) notice(number, recipient string) string {
 	r.t.Helper()
 	id := "pd." + number + "." + strings.ReplaceAll(recipient, "@", ".") + "@bank.example"
 	_, err := r.org.Store.Pool().Exec(context.Background(), `
-		INSERT INTO outbound_mails (ticket_id, message_id, template, recipient, recipient_kind, mail_from, raw, state)
+		INSERT INTO outbound_mails (ticket_id, message_id, template, recipient, recipient_kind, mail_from, rendered, state)
 		SELECT id, $2, 'customer_ack', $3, 'customer', 'outage@bank.example', '', 'sent' FROM tickets WHERE number = $1`,
 		number, id, recipient)
 	if err != nil {

@@ -54,9 +54,9 @@ func benchDeliver(b *testing.B, workers int, sign bool) {
 	}
 	if _, err := f.pool.Exec(f.ctx, `
 		INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient, recipient_kind,
-		                            mail_from, subject, automatic, raw, draft)
+		                            mail_from, subject, automatic, rendered, draft)
 		SELECT ticket_id, event_id, 'bench.' || g || '.' || message_id, template, recipient, recipient_kind,
-		       mail_from, subject, false, raw, draft
+		       mail_from, subject, false, rendered, draft
 		  FROM outbound_mails, generate_series(2, $2::int) g WHERE id = $1`, id, b.N); err != nil {
 		b.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func benchDeliver(b *testing.B, workers int, sign bool) {
 	}
 	// Each copy was queued as a draft and rendered by the worker that sent it.
 	var size int
-	if err := f.pool.QueryRow(f.ctx, `SELECT length(raw) FROM outbound_mails WHERE id = $1`, id).Scan(&size); err != nil {
+	if err := f.pool.QueryRow(f.ctx, `SELECT length(rendered) FROM outbound_mails WHERE id = $1`, id).Scan(&size); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "notices/s")

@@ -131,7 +131,7 @@ func scanQueued(r pgx.CollectableRow) (queued, error) {
 func claim(ctx context.Context, tx pgx.Tx, limit int, lease time.Duration) ([]queued, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT id, coalesce(ticket_id, 0), coalesce((SELECT number FROM tickets t WHERE t.id = ticket_id), ''),
-		       message_id, template, recipient, mail_from, subject, raw, draft, attempts
+		       message_id, template, recipient, mail_from, subject, rendered, draft, attempts
 		  FROM outbound_mails
 		 WHERE state = 'pending' AND next_attempt_at <= clock_timestamp()
 		 ORDER BY next_attempt_at, id -- the pending index: sent rows are never scanned

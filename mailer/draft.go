@@ -270,7 +270,7 @@ func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) err
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `
-			UPDATE outbound_mails o SET raw = r.raw, draft = NULL
+			UPDATE outbound_mails o SET rendered = r.raw, draft = NULL
 			  FROM unnest($1::bigint[], $2::bytea[]) AS r(id, raw)
 			 WHERE o.id = r.id`, ids, raws); err != nil {
 			return fmt.Errorf("store rendered notices: %w", err)
@@ -320,8 +320,8 @@ func (w *Worker) RenderQueued(ctx context.Context) (int, error) {
 		err := w.store.InTx(ctx, func(t *ticket.Tx) error {
 			rows, err := t.DB().Query(ctx, `
 				SELECT id, coalesce(ticket_id, 0), '', message_id, template, recipient, mail_from, subject,
-				       raw, draft, attempts
-				  FROM outbound_mails WHERE raw IS NULL AND id > $1
+				       rendered, draft, attempts
+				  FROM outbound_mails WHERE rendered IS NULL AND id > $1
 				 ORDER BY id LIMIT $2
 				   FOR UPDATE SKIP LOCKED`, last, w.queue.BatchSize)
 			if err != nil {

@@ -24,7 +24,7 @@ func TestNoticesAreQueuedAsDraftsAndRenderedOnce(t *testing.T) {
 	}
 	read := func() []stored {
 		t.Helper()
-		rows, err := f.pool.Query(f.ctx, `SELECT id, template, subject, raw, draft, recipient, message_id
+		rows, err := f.pool.Query(f.ctx, `SELECT id, template, subject, rendered, draft, recipient, message_id
 			FROM outbound_mails ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)

@@ -170,7 +170,7 @@ func (f *fixture) rows() []row {
 		f.t.Fatal(err)
 	}
 	rs, err := f.pool.Query(f.ctx, `SELECT template, recipient, recipient_kind, state, message_id, subject,
-		last_error, automatic, attempts, raw FROM outbound_mails ORDER BY id`)
+		last_error, automatic, attempts, rendered FROM outbound_mails ORDER BY id`)
 	if err != nil {
 		f.t.Fatal(err)
 	}

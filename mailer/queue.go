@@ -164,7 +164,7 @@ func (n *Notifier) store(ctx context.Context, tx pgx.Tx, outs []outbound, states
 		sb.WriteString("WITH queued AS (")
 	}
 	sb.WriteString(`INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient, recipient_kind,
-		                            mail_from, subject, automatic, raw, draft, state, last_error) VALUES `)
+		                            mail_from, subject, automatic, rendered, draft, state, last_error) VALUES `)
 	for i, out := range outs {
 		if i > 0 {
 			sb.WriteString(", ")

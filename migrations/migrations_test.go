@@ -2,10 +2,12 @@ package migrations_test
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/postdesk/postdesk/migrations"
@@ -138,5 +140,31 @@ func TestConcurrentUp(t *testing.T) {
 	if sum != files || files != len(sqls) || newest != latest {
 		t.Fatalf("%d processes applied %d migrations in all; version table has %d rows (newest %d) for %d files, latest %d",
 			procs, sum, files, newest, len(sqls), latest)
+	}
+}
+
+// After notices became drafts (00004), a postdesk of the version before,
+// still running against the schema, must fail rather than send a draft's
+// empty message: its statements name the old message column.
+func TestPreviousVersionsNoticeStatementsFail(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.Pool(t) // a database at head
+	old := map[string]string{
+		// The previous version's worker claims pending notices with their message...
+		"claim": `SELECT id, message_id, template, recipient, mail_from, raw, attempts FROM outbound_mails
+			WHERE state = 'pending' AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at, id LIMIT 50
+			FOR UPDATE SKIP LOCKED`,
+		// ...and its notifier queues them rendered.
+		"queue": `INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient, recipient_kind,
+			mail_from, subject, automatic, raw, state, last_error)
+			VALUES (NULL, NULL, 'old@x.example', 'customer_ack', 'jane@user.com', 'customer', 'support@bank.example',
+			'subject', true, 'From: a', 'pending', '')`,
+	}
+	for what, sql := range old {
+		_, err := pool.Exec(ctx, sql)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42703" { // undefined_column
+			t.Errorf("the previous version's %s statement: %v, want undefined column", what, err)
+		}
 	}
 }

@@ -30,7 +30,7 @@ func (r *recorder) Notify(ctx context.Context, tx pgx.Tx, changes []ticket.Chang
 	}
 	for _, c := range changes {
 		_, err := tx.Exec(ctx, `INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient,
-			recipient_kind, mail_from, raw) VALUES ($1, $2, $3, 'test', 'x@y.example', 'other', 'a@b.example', '')`,
+			recipient_kind, mail_from, rendered) VALUES ($1, $2, $3, 'test', 'x@y.example', 'other', 'a@b.example', '')`,
 			c.Ticket.ID, c.Event.ID, fmt.Sprintf("n%d@test", c.Event.ID))
 		if err != nil {
 			return err
