@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,29 +27,12 @@ type app struct {
 	cfgNoSecrets   bool // cfg was loaded with secrets optional (readConfig)
 }
 
-// flags returns a flag set that prints its usage to stderr and knows --config.
-func (a *app) flags(name, argsUsage, summary string) *flag.FlagSet {
-	fs := flag.NewFlagSet("postdesk "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	fs.StringVar(&a.configPath, "config", "", "configuration `file` (default $POSTDESK_CONFIG or ./postdesk.yaml)")
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: postdesk %s [options] %s\n\n%s\n\nOptions:\n", name, argsUsage, summary)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 // stdin is the command's standard input.
 func (a *app) stdin() io.Reader {
 	if a.in != nil {
 		return a.in
 	}
 	return os.Stdin
-}
-
-// parse parses args and reports whether the command should go on.
-func (a *app) parse(fs *flag.FlagSet, args []string) bool {
-	return fs.Parse(args) == nil
 }
 
 func (a *app) fail(format string, args ...any) int {

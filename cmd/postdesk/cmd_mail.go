@@ -103,7 +103,7 @@ func mailShow(ctx context.Context, a *app, args []string) int {
 	fs := a.flags("mail show", "ID", "Show a stored inbound mail and what became of it; with --raw, only its bytes as received.")
 	raw := fs.Bool("raw", false, "print only the raw mail, byte for byte as stored")
 	asJSON := fs.Bool("json", false, "print the fields as JSON")
-	if !a.parse(fs, interleave(fs, args)) {
+	if !a.parse(fs, args) {
 		return 2
 	}
 	if fs.NArg() != 1 {
@@ -180,7 +180,7 @@ func mailReplay(ctx context.Context, a *app, args []string) int {
 		"list, organisation), as if it had just arrived. The mail keeps its stored record; only mail\n"+
 		"in quarantine can be replayed. Notices go out through a running 'postdesk serve'.")
 	all := fs.Bool("all", false, "replay every quarantined mail, oldest first")
-	if !a.parse(fs, interleave(fs, args)) {
+	if !a.parse(fs, args) {
 		return 2
 	}
 	if *all == (fs.NArg() > 0) {

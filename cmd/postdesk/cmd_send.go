@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/mail"
 	"os"
 	"strings"
@@ -18,13 +19,13 @@ import (
 func cmdSend(_ context.Context, a *app, args []string) int {
 	fs := a.flags("send", "[FILE|-]", "Send a mail to an SMTP server (by default postdesk's own listener). Either give\n"+
 		"a complete message in FILE (or - for standard input), or build a plain one with\n--subject and --body.")
-	server := fs.String("server", "127.0.0.1:2525", "SMTP server `host:port`")
+	server := fs.String("server", "", "SMTP server `host:port` (default: listen.smtp of the configuration)")
 	from := fs.String("from", "", "sender, e.g. \"Jane Doe <jane@user.com>\"")
 	to := fs.String("to", "", "recipient `address`es, comma-separated")
 	subject := fs.String("subject", "", "subject of a built message")
 	body := fs.String("body", "", "text of a built message; \\n starts a new line")
 	inReplyTo := fs.String("in-reply-to", "", "Message-ID the built message answers")
-	if !a.parse(fs, interleave(fs, args)) {
+	if !a.parse(fs, args) {
 		return 2
 	}
 	if *from == "" || *to == "" {
@@ -41,6 +42,11 @@ func cmdSend(_ context.Context, a *app, args []string) int {
 			return a.fail("--to %q: %v", r, err)
 		}
 		rcpts = append(rcpts, addr.Address)
+	}
+	if *server == "" {
+		if *server, err = listenerAddr(a); err != nil {
+			return a.configOrFail(err)
+		}
 	}
 	var raw []byte
 	switch {
@@ -71,6 +77,29 @@ func cmdSend(_ context.Context, a *app, args []string) int {
 	_ = c.Quit()
 	fmt.Fprintf(a.stdout, "sent %d bytes to %s for %s\n", len(raw), *server, strings.Join(rcpts, ", "))
 	return 0
+}
+
+// listenerAddr is the address to reach the configured SMTP listener at: a
+// listener on every interface (0.0.0.0:2525, :2525) is reached on loopback.
+func listenerAddr(a *app) (string, error) {
+	cfg, err := a.readConfig()
+	if err != nil {
+		return "", fmt.Errorf("no --server, and no configuration to take listen.smtp from: %w", err)
+	}
+	if cfg.Listen.SMTP == "" {
+		return "", fmt.Errorf("%s has no listen.smtp: give the server with --server HOST:PORT", cfg.File)
+	}
+	host, port, err := net.SplitHostPort(cfg.Listen.SMTP)
+	if err != nil {
+		return "", fmt.Errorf("%s: listen.smtp %q: %w", cfg.File, cfg.Listen.SMTP, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 func buildMail(from *mail.Address, to, subject, body, inReplyTo string) []byte {

@@ -21,7 +21,7 @@ func cmdTemplate(ctx context.Context, a *app, args []string) int {
 		fmt.Sprint(templates.Names()))
 	number := fs.String("ticket", "", "the ticket `number`")
 	to := fs.String("to", "", "the recipient `address` (default: the customer, or the agent who would get it)")
-	if !a.parse(fs, interleave(fs, rest)) {
+	if !a.parse(fs, rest) {
 		return 2
 	}
 	if fs.NArg() != 1 || *number == "" {

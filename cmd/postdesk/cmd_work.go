@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -50,7 +49,7 @@ func ticketWork(ctx context.Context, a *app, wc workCommand, args []string) int 
 	if wc.name == "transfer" {
 		fs.StringVar(note, "note", "", "an internal `note` that travels with the transfer notice")
 	}
-	if !a.parse(fs, interleave(fs, args)) {
+	if !a.parse(fs, args) {
 		return 2
 	}
 	if fs.NArg() != 1+wc.nargs {
@@ -166,34 +165,6 @@ func readText(a *app, arg string) (string, error) {
 		return "", fmt.Errorf("reading the text from standard input: %w", err)
 	}
 	return string(b), nil
-}
-
-// interleave moves flags given after positional arguments to the front, so
-// that "ticket assign 123456 mary --as ken" works as people type it.
-func interleave(fs *flag.FlagSet, args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(arg) > 1 && arg[0] == '-' {
-			flags = append(flags, arg)
-			name := strings.TrimLeft(arg, "-")
-			if f := fs.Lookup(name); f != nil && !strings.Contains(name, "=") {
-				if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
-					if i+1 < len(args) {
-						flags = append(flags, args[i+1])
-						i++
-					}
-				}
-			}
-			continue
-		}
-		pos = append(pos, arg)
-	}
-	return append(flags, pos...)
 }
 
 func orNone(s string) string {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -54,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 // runWith is run with a standard input; nil means os.Stdin.
 func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{in: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	args = globalFlags(args)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -92,12 +92,4 @@ func cmdVersion(_ context.Context, a *app, args []string) int {
 	}
 	fmt.Fprintf(a.stdout, "postdesk %s\n", version)
 	return 0
-}
-
-// splitSub returns the first argument as a subcommand name.
-func splitSub(args []string) (string, []string) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", args
-	}
-	return args[0], args[1:]
 }
