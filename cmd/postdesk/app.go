@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sethvargo/go-retry"
 
 	"github.com/postdesk/postdesk/cmd/postdesk/config"
 	"github.com/postdesk/postdesk/migrations"
@@ -86,26 +88,82 @@ var errNoDatabase = errors.New("no database: set POSTDESK_DATABASE_URL (e.g. pos
 
 // pool connects to the configured database and checks that it answers.
 func (a *app) pool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
+	pool, pc, err := newPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database %s:%d does not answer: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+	}
+	return pool, nil
+}
+
+// newPool makes the pool for the configured database without connecting:
+// its errors are the configuration's, and waiting does not mend them.
+func newPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, *pgxpool.Config, error) {
 	if cfg.Database.URLMissing() {
 		if cfg.Database.URLEnv != "" && cfg.Database.URLEnv != "POSTDESK_DATABASE_URL" {
-			return nil, fmt.Errorf("no database: set %s", cfg.Database.URLEnv)
+			return nil, nil, fmt.Errorf("no database: set %s", cfg.Database.URLEnv)
 		}
-		return nil, errNoDatabase
+		return nil, nil, errNoDatabase
 	}
 	pc, err := pgxpool.ParseConfig(string(cfg.Database.URL))
 	if err != nil {
-		return nil, fmt.Errorf("database URL in %s: %w", cfg.Database.URLEnv, err)
+		return nil, nil, fmt.Errorf("database URL in %s: %w", cfg.Database.URLEnv, err)
 	}
 	if cfg.Database.MaxConns > 0 {
 		pc.MaxConns = int32(cfg.Database.MaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+		return nil, nil, fmt.Errorf("database: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	return pool, pc, nil
+}
+
+// The pause between attempts to reach the database at start doubles from
+// dbRetryBase up to dbRetryMax: short enough that a database coming up
+// (docker compose, a restarted server) is found within seconds, long
+// enough that a database down for hours does not flood the log.
+const (
+	dbRetryBase    = 500 * time.Millisecond
+	dbRetryMax     = 15 * time.Second
+	dbPingDeadline = 10 * time.Second // one attempt; a lost packet must not hang it
+)
+
+// waitForDatabase connects to the configured database, trying again with
+// backoff until it answers or ctx ends, and logs one line per failed
+// attempt. 'postdesk serve' starts this way, so that it can come up before
+// PostgreSQL does; only configuration errors end it at once.
+func (a *app) waitForDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, pc, err := newPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	backoff := retry.WithCappedDuration(dbRetryMax, retry.WithJitterPercent(20, retry.NewExponential(dbRetryBase)))
+	attempt, last := 0, error(nil)
+	logged := retry.BackoffFunc(func() (time.Duration, bool) {
+		wait, stop := backoff.Next()
+		log.Warn("database does not answer; trying again", "attempt", attempt, "retry_in", wait.Round(10*time.Millisecond),
+			"host", pc.ConnConfig.Host, "port", pc.ConnConfig.Port, "database", pc.ConnConfig.Database, "error", last)
+		return wait, stop
+	})
+	err = retry.Do(ctx, logged, func(ctx context.Context) error {
+		attempt++
+		ctx, cancel := context.WithTimeout(ctx, dbPingDeadline)
+		defer cancel()
+		if last = pool.Ping(ctx); last != nil {
+			return retry.RetryableError(last)
+		}
+		return nil
+	})
+	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("database %s:%d does not answer: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+		return nil, fmt.Errorf("database %s:%d: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, err)
+	}
+	if attempt > 1 {
+		log.Info("database answers", "attempts", attempt)
 	}
 	return pool, nil
 }

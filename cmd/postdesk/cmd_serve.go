@@ -41,8 +41,35 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	if err != nil {
 		return a.fail("%v", err)
 	}
-	pool, err := a.pool(ctx, cfg)
+
+	// Health and metrics answer from the start: /readyz says "not ready"
+	// while the database is awaited.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ready := &readyState{}
+	var httpSrv *http.Server
+	var httpFailed chan error // nil, never ready, without HTTP
+	if cfg.Listen.HTTP != "" {
+		httpLn, err := net.Listen("tcp", cfg.Listen.HTTP)
+		if err != nil {
+			return a.fail("listen http %s: %v", cfg.Listen.HTTP, err)
+		}
+		httpSrv = &http.Server{Handler: healthHandler(ready, reg), ReadHeaderTimeout: httpTimeout}
+		httpFailed = make(chan error, 1)
+		go func() {
+			if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http stopped", "error", err)
+				httpFailed <- err
+			}
+		}()
+		defer httpSrv.Close() // on the ways out before shutdown; after Shutdown a no-op
+	}
+	pool, err := a.waitForDatabase(ctx, cfg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while waiting for the database")
+			return 0
+		}
 		return a.fail("%v", err)
 	}
 	defer pool.Close()
@@ -76,8 +103,6 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	}
 	store.SetNotifier(notifier)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	iopts := intakeOptions(cfg, log.With("component", "intake"))
 	iopts.Answers, iopts.Metrics = notifier, intake.NewMetrics(reg)
 	proc, err := intake.NewProcessor(ctx, store, iopts)
@@ -112,23 +137,13 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		}
 		listeners = append(listeners, l)
 	}
-	var httpSrv *http.Server
-	var httpLn net.Listener
-	if cfg.Listen.HTTP != "" {
-		httpLn, err = net.Listen("tcp", cfg.Listen.HTTP)
-		if err != nil {
-			closeAll()
-			return a.fail("listen http %s: %v", cfg.Listen.HTTP, err)
-		}
-		httpSrv = &http.Server{Handler: healthHandler(pool, reg, polls, len(listeners)), ReadHeaderTimeout: httpTimeout}
-	}
 
 	// Pollers and the delivery worker stop when work ends; listeners drain
 	// within the grace period first.
 	work, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	var wg sync.WaitGroup
-	failed := make(chan error, len(listeners)+3)
+	failed := make(chan error, len(listeners)+2)
 	goRun := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -144,14 +159,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	}
 	goRun("delivery worker", func() error { return worker.Run(work) })
 	goRun("poller", func() error { return polls.Run(work) })
-	if httpSrv != nil {
-		goRun("http", func() error {
-			if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-	}
+	ready.p.Store(&serving{pool: pool, polls: polls, listeners: len(listeners)})
 	log.Info("postdesk serving", "version", version, "config", cfg.File, "departments", len(cfg.Departments),
 		"agents", len(cfg.Agents), "mailboxes", len(cfg.Mailboxes), "smtp", cfg.Listen.SMTP, "lmtp", cfg.Listen.LMTP,
 		"http", cfg.Listen.HTTP)
@@ -161,6 +169,8 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	case <-ctx.Done():
 		log.Info("shutting down", "grace", cfg.Listen.ShutdownGrace)
 	case <-failed:
+		code = 1
+	case <-httpFailed:
 		code = 1
 	}
 	grace, cancel := context.WithTimeout(context.Background(), cfg.Listen.ShutdownGrace)

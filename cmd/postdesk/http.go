@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,16 +18,31 @@ import (
 
 const httpTimeout = 10 * time.Second
 
+// readyState is what /readyz reports on. It is empty while serve starts
+// (waiting for the database, binding the listeners), so that an
+// orchestrator sees "not ready" rather than no answer at all.
+type readyState struct{ p atomic.Pointer[serving] }
+
+// serving is the running process that readiness checks.
+type serving struct {
+	pool      *pgxpool.Pool
+	polls     *poller.Poller
+	listeners int
+}
+
 // healthHandler serves /healthz (the process answers), /readyz (it can do
 // its work) and /metrics.
-func healthHandler(pool *pgxpool.Pool, reg *prometheus.Registry, polls *poller.Poller, listeners int) http.Handler {
+func healthHandler(state *readyState, reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ready, detail := readiness(r.Context(), pool, polls, listeners)
+		ready, detail := false, readyDetail{Database: "starting: waiting for it", Schema: "unknown", Mailboxes: []mailboxDetail{}}
+		if s := state.p.Load(); s != nil {
+			ready, detail = readiness(r.Context(), s.pool, s.polls, s.listeners)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
