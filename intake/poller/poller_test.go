@@ -95,24 +95,33 @@ func TestMailboxHidesPassword(t *testing.T) {
 // The pause between reconnects doubles up to the cap, with jitter, and
 // starts again after a success.
 func TestBackoff(t *testing.T) {
-	b := backoff{min: time.Second, max: 5 * time.Minute}
-	prevCap := time.Duration(0)
+	p := &Poller{t: timing{backoffMin: time.Second, backoffMax: 5 * time.Minute}}
+	spread := func(d time.Duration) (lo, hi time.Duration) {
+		return d * (100 - reconnectJitter) / 100, min(d*(100+reconnectJitter)/100, 5*time.Minute)
+	}
+	b := p.reconnectBackoff()
+	step := time.Second
 	for i := 0; i < 20; i++ {
-		d := b.next()
-		if d < b.cur/2 || d > b.cur {
-			t.Fatalf("step %d: %v outside [%v, %v]", i, d, b.cur/2, b.cur)
+		d, stop := b.Next()
+		if lo, hi := spread(step); stop || d < lo || d > hi {
+			t.Fatalf("step %d: %v (stop %v) outside [%v, %v]", i, d, stop, lo, hi)
 		}
-		if b.cur < prevCap || b.cur > 5*time.Minute {
-			t.Fatalf("step %d: cap %v after %v", i, b.cur, prevCap)
+		step = min(2*step, 5*time.Minute)
+	}
+	if step != 5*time.Minute {
+		t.Errorf("cap after 20 failures = %v, want 5m", step)
+	}
+	firsts := map[time.Duration]bool{}
+	for i := 0; i < 20; i++ {
+		b = p.reconnectBackoff() // as session does after a poll
+		d, _ := b.Next()
+		if lo, hi := spread(time.Second); d < lo || d > hi {
+			t.Fatalf("after reset: %v, want within [%v, %v]", d, lo, hi)
 		}
-		prevCap = b.cur
+		firsts[d] = true
 	}
-	if b.cur != 5*time.Minute {
-		t.Errorf("cap after 20 failures = %v, want 5m", b.cur)
-	}
-	b.reset()
-	if d := b.next(); d > time.Second {
-		t.Errorf("after reset: %v, want at most 1s", d)
+	if len(firsts) < 2 {
+		t.Errorf("20 first pauses all %v: no jitter", firsts)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-message/charset"
+	"github.com/sethvargo/go-retry"
 )
 
 // dialTimeout bounds connecting and the TLS handshake.
@@ -38,7 +39,7 @@ type session struct {
 
 // session connects, selects the folder and polls until ctx ends (nil) or
 // something fails (the error).
-func (p *Poller) session(ctx context.Context, i int, l *lockConn, log *slog.Logger, bo *backoff) error {
+func (p *Poller) session(ctx context.Context, i int, l *lockConn, log *slog.Logger, bo *retry.Backoff) error {
 	s := &session{p: p, i: i, box: p.boxes[i], log: log, lock: l, newMail: make(chan struct{}, 1)}
 	p.setState(i, StateConnecting)
 	c, err := s.dial(ctx)
@@ -75,7 +76,7 @@ func (p *Poller) session(ctx context.Context, i int, l *lockConn, log *slog.Logg
 		if recovered {
 			s.log.Info("the mailbox is polled again without errors")
 		}
-		bo.reset()
+		*bo = p.reconnectBackoff() // the next failure waits the least again
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -3,8 +3,9 @@ package poller
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	"github.com/sethvargo/go-retry"
 )
 
 // supervise runs one mailbox until ctx ends: it waits in standby until it
@@ -58,7 +59,7 @@ func (p *Poller) supervise(ctx context.Context, i int) {
 // it fails, and the next starts after a growing pause, as long as the lock's
 // session lives.
 func (p *Poller) hold(ctx context.Context, i int, l *lockConn, log *slog.Logger) {
-	bo := backoff{min: p.t.backoffMin, max: p.t.backoffMax}
+	bo := p.reconnectBackoff()
 	for {
 		err := p.session(ctx, i, l, log, &bo)
 		if ctx.Err() != nil {
@@ -68,7 +69,7 @@ func (p *Poller) hold(ctx context.Context, i int, l *lockConn, log *slog.Logger)
 			p.failed(i, log, "the database session holding the mailbox lock is gone", perr)
 			return
 		}
-		wait := bo.next()
+		wait, _ := bo.Next() // never stops: it has no limit of attempts
 		p.failed(i, log, "mailbox poll failed; retrying in "+wait.Round(time.Second).String(), err)
 		if err := p.wait(ctx, l, nil, nil, wait); err != nil {
 			p.failed(i, log, "the database session holding the mailbox lock is gone", err)
@@ -142,20 +143,15 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// backoff grows the pause between reconnects exponentially, with jitter so
-// that several mailboxes on one failing server do not retry in step.
-type backoff struct {
-	min, max, cur time.Duration
+// reconnectBackoff returns the pauses between a mailbox's IMAP sessions:
+// doubling from backoffMin up to backoffMax, with jitter so that several
+// mailboxes on one failing server do not retry in step. It is go-retry's,
+// as is serve's wait for the database; a session that polled starts a new
+// one.
+func (p *Poller) reconnectBackoff() retry.Backoff {
+	return retry.WithCappedDuration(p.t.backoffMax,
+		retry.WithJitterPercent(reconnectJitter, retry.NewExponential(p.t.backoffMin)))
 }
 
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else if b.cur *= 2; b.cur > b.max {
-		b.cur = b.max
-	}
-	half := b.cur / 2
-	return half + rand.N(half+1)
-}
-
-func (b *backoff) reset() { b.cur = 0 }
+// reconnectJitter is the spread of each pause, in percent either way.
+const reconnectJitter = 25
