@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/groupcommit"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
@@ -172,7 +173,7 @@ func newBenchServer(b testing.TB) *benchServer {
 	org := tickettest.Sync(b, ticket.NewStore(pool, numbers, notifier))
 	proc, err := intake.NewProcessor(ctx, org.Store, intake.Options{MessageIDDomain: "bank.example",
 		ReplySecret: replySecret, OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"},
-		Logger: quietLogger(), GroupCommit: intake.GroupCommit{MaxMails: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
+		Logger: quietLogger(), GroupCommit: groupcommit.Options{MaxMembers: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
 			MaxGroups: envInt(b, "POSTDESK_BENCH_GROUPS")}})
 	if err != nil {
 		b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/postdesk/postdesk/intake/groupcommit"
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
@@ -37,8 +38,9 @@ type Options struct {
 	// Answers queues the replies to agents whose mail was refused; nil
 	// sends none.
 	Answers *mailer.Notifier
-	// GroupCommit tunes how mails that arrive together share a commit.
-	GroupCommit GroupCommit
+	// GroupCommit tunes how mails that arrive together share a commit;
+	// MaxMembers 1 gives each mail a transaction of its own.
+	GroupCommit groupcommit.Options
 }
 
 // AgentMailPolicy decides how far mail from agent addresses is trusted.
@@ -73,7 +75,7 @@ type Processor struct {
 	mailboxes []ticket.Mailbox
 	own       map[string]bool
 
-	group *grouper // nil: one transaction per mail
+	group *groupcommit.Committer[arrival, Result] // nil: one transaction per mail
 }
 
 // NewProcessor loads the mailboxes from the database and returns a processor.
@@ -82,9 +84,7 @@ func NewProcessor(ctx context.Context, store *ticket.Store, opts Options) (*Proc
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	if gc := opts.GroupCommit.withDefaults(); gc.MaxMails > 1 {
-		p.group = &grouper{p: p, opts: gc}
-	}
+	p.group = newGrouper(p, opts.GroupCommit)
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	var res Result
 	var err error
 	if p.group != nil {
-		res, err = p.group.commit(ctx, env, raw, msg, perr)
+		res, err = p.group.Do(ctx, arrival{env: env, raw: raw, msg: msg, perr: perr})
 	} else {
 		res, err = p.deliverAlone(ctx, env, raw, msg, perr)
 	}
