@@ -126,6 +126,13 @@ func (p *Processor) Mailbox(addr string) (ticket.Mailbox, bool) {
 	return ticket.Mailbox{}, false
 }
 
+// Accepts reports whether mail to addr is for one of our mailboxes: what a
+// listener asks before it takes a recipient.
+func (p *Processor) Accepts(addr string) bool {
+	_, ok := p.Mailbox(addr)
+	return ok
+}
+
 func (p *Processor) mailboxByID(id int64) (ticket.Mailbox, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -210,10 +217,10 @@ func (p *Processor) deliverAlone(ctx context.Context, env Envelope, raw []byte, 
 		p.log.Warn("mail quarantined", "message_id", messageIDOf(msg, raw), "error", err)
 		res, err = p.quarantine(ctx, env, raw, msg, "could not be applied: "+err.Error())
 		if err != nil {
-			return Result{}, temporary("%v", err)
+			return Result{}, temporary(err)
 		}
 	default:
-		return Result{}, temporary("%v", err)
+		return Result{}, temporary(err)
 	}
 	return res, nil
 }
