@@ -292,22 +292,26 @@ func (d *delivery) insertInbound(ctx context.Context) error {
 	// The stored copy, or else (the second branch runs only when the first
 	// found nothing) a new id.
 	var fresh bool
-	var number *string
+	var ticketID *int64
 	err := d.tx.DB().QueryRow(ctx, `
-		SELECT i.id, i.outcome, i.reason, i.thread_rule, t.number, false
-		  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id
-		 WHERE i.dedupe_key = $1
+		SELECT id, outcome, reason, thread_rule, ticket_id, false FROM inbound_mails WHERE dedupe_key = $1
 		UNION ALL
 		SELECT nextval(pg_get_serial_sequence('inbound_mails', 'id')), '', '', '', NULL, true
-		 LIMIT 1`, key).Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &number, &fresh)
+		 LIMIT 1`, key).Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &ticketID, &fresh)
 	if err != nil {
 		return fmt.Errorf("intake: look up mail %s: %w", id, err)
 	}
 	if fresh {
 		return nil
 	}
-	if number != nil {
-		d.res.TicketNumber = *number
+	if ticketID != nil {
+		// Only a duplicate pays for this second statement: a new mail,
+		// the common case, still takes one.
+		numbers, err := ticket.Numbers(ctx, d.tx.DB(), []int64{*ticketID})
+		if err != nil {
+			return fmt.Errorf("intake: look up mail %s: %w", id, err)
+		}
+		d.res.TicketNumber = numbers[*ticketID]
 	}
 	d.res.Duplicate = true
 	return errDuplicate
@@ -394,11 +398,4 @@ func cleanAll(list []string) []string {
 		out[i] = ticket.Clean(s)
 	}
 	return out
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
