@@ -90,3 +90,18 @@ func listenerReplies(t *testing.T, reg *prometheus.Registry, command, code strin
 	}
 	return c
 }
+
+// A commit that runs out of time is answered 451 4.4.5, through the real
+// inbound step, and nothing is stored.
+func TestDeliverDeadlineIs451Congested(t *testing.T) {
+	r := newRig(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.DeliverTimeout = time.Nanosecond })
+	err := r.send("jane@user.com", []string{"support@bank.example"},
+		mail("jane@user.com", "support@bank.example", "in a hurry", "is anyone there?"))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != (smtp.EnhancedCode{4, 4, 5}) {
+		t.Fatalf("reply %v, want 451 4.4.5", err)
+	}
+	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 0 {
+		t.Fatalf("%d mails stored after a timed-out commit", n)
+	}
+}
