@@ -11,14 +11,11 @@ import (
 )
 
 // recorder is a GroupFunc and AloneFunc over ints that records the groups
-// it ran; block, when set, holds each group until it is closed.
+// it ran and the items it did alone.
 type recorder struct {
 	mu     sync.Mutex
 	groups [][]int
 	alone  []int
-	block  chan struct{}
-	// entered receives each group as it starts.
-	entered chan []int
 	// holdAlone holds the items done alone until their channel is closed;
 	// enteredAlone receives them as they start.
 	holdAlone    map[int]chan struct{}
@@ -32,12 +29,6 @@ type recorder struct {
 }
 
 func (r *recorder) group(ctx context.Context, items []int) ([]int, []bool, error) {
-	if r.entered != nil {
-		r.entered <- slices.Clone(items)
-	}
-	if r.block != nil {
-		<-r.block
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.groups = append(r.groups, slices.Clone(items))
