@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -140,7 +141,7 @@ func TestAgentCommandErrorsChangeNothing(t *testing.T) {
 // A forged From line is not an agent.
 func TestForgedAgentCannotTransfer(t *testing.T) {
 	for _, quarantine := range []bool{false, true} {
-		r := newRig(t, nil, func(o *intake.Options, _ *intake.ListenerConfig) { o.AgentMail.Quarantine = quarantine })
+		r := newRig(t, nil, func(o *intake.Options, _ *listener.Config) { o.AgentMail.Quarantine = quarantine })
 		number, _ := r.open()
 		raw := mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example",
 			"Re: [#"+number+"] entire mobile online banking is down", "#transfer System Administrators\n#resolve\nmoving it")
@@ -182,7 +183,7 @@ func TestForgedAgentCannotTransfer(t *testing.T) {
 }
 
 func TestTrustedAuthenticationResults(t *testing.T) {
-	r := newRig(t, nil, func(o *intake.Options, _ *intake.ListenerConfig) { o.AgentMail.AuthservID = "mx.bank.example" })
+	r := newRig(t, nil, func(o *intake.Options, _ *listener.Config) { o.AgentMail.AuthservID = "mx.bank.example" })
 	number, _ := r.open()
 	subject := "Re: [#" + number + "] entire mobile online banking is down"
 	send := func(authres string) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
@@ -17,7 +18,7 @@ import (
 func newAnsweringRig(t *testing.T) *rig {
 	t.Helper()
 	store, n := notifyingStore(t)
-	return newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) { o.Answers = n })
+	return newRig(t, store, func(o *intake.Options, _ *listener.Config) { o.Answers = n })
 }
 
 // notifyingStore is a store over a fresh database whose changes queue

@@ -2,11 +2,8 @@ package intake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/ticket"
@@ -115,22 +112,10 @@ func (d *delivery) bounce(ctx context.Context) (Result, error) {
 	}
 	ids = append(ids, m.InReplyTo...)
 	ids = append(ids, m.References...)
-	var outboundID, ticketID int64
-	var recipient string
-	err := d.tx.DB().QueryRow(ctx, `
-		SELECT id, coalesce(ticket_id, 0), recipient FROM outbound_mails
-		 WHERE message_id = ANY($1) ORDER BY id DESC LIMIT 1`, nonNil(ids)).Scan(&outboundID, &ticketID, &recipient)
-	if err != nil && !isNoRows(err) {
-		return d.res, fmt.Errorf("intake: bounce lookup: %w", err)
-	}
-	if outboundID == 0 || ticketID == 0 {
-		return d.keep(ctx, OutcomeIgnored, "bounce that matches none of our notices")
-	}
 	status := "bounced"
+	var recipient string
 	if b := m.Bounce; b != nil {
-		if b.Recipient != "" {
-			recipient = b.Recipient
-		}
+		recipient = b.Recipient
 		if b.Status != "" {
 			status += " " + b.Status
 		}
@@ -138,17 +123,12 @@ func (d *delivery) bounce(ctx context.Context) (Result, error) {
 			status += ": " + b.Diagnostic
 		}
 	}
-	tk, err := d.tx.Lock(ctx, ticketID)
+	tk, recipient, err := d.tx.FailOutbound(ctx, ticket.Bounce{MessageIDs: ids, Recipient: recipient, Status: status})
 	if err != nil {
 		return d.res, err
 	}
-	if _, err := d.tx.DB().Exec(ctx, `UPDATE outbound_mails SET state = 'failed', last_error = $2 WHERE id = $1`,
-		outboundID, status); err != nil {
-		return d.res, fmt.Errorf("intake: bounce: %w", err)
-	}
-	if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: ticket.System("mail system"), Action: ticket.ActionDeliveryFailed,
-		New: recipient, Detail: status}); err != nil {
-		return d.res, err
+	if tk == nil {
+		return d.keep(ctx, OutcomeIgnored, "bounce that matches none of our notices")
 	}
 	d.res.Outcome, d.res.Reason, d.res.TicketNumber = OutcomeIgnored, "bounce of a notice to "+recipient, tk.Number
 	return d.res, d.finish(ctx, tk.ID)
@@ -174,5 +154,3 @@ func (d *delivery) autoReply(ctx context.Context) (Result, error) {
 		th.ticket.Number, th.rule
 	return d.res, d.finish(ctx, th.ticket.ID)
 }
-
-func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

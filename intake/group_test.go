@@ -66,20 +66,17 @@ func (r *groupRig) deliverTogether(raws ...[]byte) []Result {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	batch := make([]*member, len(raws))
+	batch := make([]arrival, len(raws))
 	for i, raw := range raws {
 		msg, perr := parse.Parse(raw)
-		batch[i] = newMember(ctx, Envelope{Transport: TransportSMTP, MailFrom: "x@user.example",
-			Rcpt: []string{"support@bank.example"}}, raw, msg, perr)
+		batch[i] = arrival{env: Envelope{Transport: TransportSMTP, MailFrom: "x@user.example",
+			Rcpt: []string{"support@bank.example"}}, raw: raw, msg: msg, perr: perr}
 	}
-	go r.p.group.run(batch)
-	out := make([]Result, len(raws))
-	for i, m := range batch {
-		res, err := r.p.group.wait(m)
+	out, errs := r.p.group.Together(ctx, batch)
+	for i, err := range errs {
 		if err != nil {
 			r.t.Fatalf("mail %d: %v", i, err)
 		}
-		out[i] = res
 	}
 	return out
 }
@@ -233,14 +230,9 @@ func TestMailStoredMeanwhileRollsBackTheSecondDelivery(t *testing.T) {
 			go func() {
 				if grouped {
 					om, operr := parse.Parse(other)
-					batch := []*member{newMember(ctx, env, raw, msg, perr), newMember(ctx, env, other, om, operr)}
-					go r.p.group.run(batch)
-					var o outcome
-					for _, m := range batch {
-						res, err := r.p.group.wait(m)
-						o.res, o.err = append(o.res, res), errors.Join(o.err, err)
-					}
-					second <- o
+					res, errs := r.p.group.Together(ctx, []arrival{{env: env, raw: raw, msg: msg, perr: perr},
+						{env: env, raw: other, msg: om, perr: operr}})
+					second <- outcome{res, errors.Join(errs...)}
 					return
 				}
 				res, err := r.p.deliverAlone(ctx, env, raw, msg, perr)

@@ -2,7 +2,6 @@ package intake_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/ticket"
 	"github.com/postdesk/postdesk/ticket/tickettest"
 )
@@ -23,7 +23,7 @@ type rig struct {
 	t    *testing.T
 	org  *tickettest.Org
 	proc *intake.Processor
-	lis  *intake.Listener
+	lis  *listener.Listener
 	addr string
 }
 
@@ -31,7 +31,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // newRig starts a processor and an SMTP listener over a fresh database with
 // the scenario's organisation.
-func newRig(t *testing.T, store *ticket.Store, mod func(*intake.Options, *intake.ListenerConfig)) *rig {
+func newRig(t *testing.T, store *ticket.Store, mod func(*intake.Options, *listener.Config)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	var org *tickettest.Org
@@ -42,7 +42,7 @@ func newRig(t *testing.T, store *ticket.Store, mod func(*intake.Options, *intake
 	}
 	opts := intake.Options{MessageIDDomain: "bank.example", ReplySecret: replySecret,
 		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: quietLogger()}
-	lc := intake.ListenerConfig{Addr: "127.0.0.1:0", Hostname: "mx.bank.example", MaxMessageBytes: 64 << 10,
+	lc := listener.Config{Addr: "127.0.0.1:0", Hostname: "mx.bank.example", MaxMessageBytes: 64 << 10,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, DeliverTimeout: 5 * time.Second, Logger: quietLogger()}
 	if mod != nil {
 		mod(&opts, &lc)
@@ -51,7 +51,7 @@ func newRig(t *testing.T, store *ticket.Store, mod func(*intake.Options, *intake
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis := intake.NewListener(proc, lc)
+	lis := listener.New(proc, lc)
 	if err := lis.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +119,6 @@ func (r *rig) mustSend(from string, to []string, raw string) {
 	if err := r.send(from, to, raw); err != nil {
 		r.t.Fatalf("send: %v", err)
 	}
-}
-
-func smtpCode(err error) int {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		return se.Code
-	}
-	return 0
 }
 
 // inbound is a stored mail record.

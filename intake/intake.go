@@ -1,8 +1,9 @@
-// Package intake turns inbound mail into ticket operations. A Processor
-// parses, classifies, threads and routes one raw mail and commits the raw
-// bytes, what became of them and the ticket change in one transaction; the
-// SMTP/LMTP listener and the IMAP poller accept a mail only after Deliver has
-// returned without error.
+// Package intake is the inbound step: it turns inbound mail into ticket
+// operations. A Processor stores one raw mail once, dedupes, classifies,
+// threads and routes it and commits the raw bytes, what became of them and
+// the ticket change in one transaction; the edges that bring mail, the
+// SMTP/LMTP listener (intake/listener) and the IMAP poller (intake/poller),
+// accept a mail only after Deliver has returned without error.
 package intake
 
 import (
@@ -68,6 +69,8 @@ const (
 // later: nothing was committed.
 var ErrTemporary = errors.New("temporary failure")
 
-func temporary(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrTemporary, fmt.Sprintf(format, args...))
+// temporary marks err as ErrTemporary and keeps it in the chain, so that
+// the edge can still tell a deadline from other trouble.
+func temporary(err error) error {
+	return fmt.Errorf("%w: %w", ErrTemporary, err)
 }

@@ -1,19 +1,17 @@
 package intake
 
 import (
-	"strconv"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics counts what intake sees. A nil *Metrics counts nothing.
+// Metrics counts what the inbound step makes of the mails it sees (the
+// listeners count their sessions and replies themselves). A nil *Metrics
+// counts nothing.
 type Metrics struct {
 	received   *prometheus.CounterVec
 	opened     prometheus.Counter
 	threaded   *prometheus.CounterVec
 	machine    *prometheus.CounterVec
-	sessions   *prometheus.CounterVec
-	replies    *prometheus.CounterVec
 	duplicates *prometheus.CounterVec
 }
 
@@ -40,16 +38,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "postdesk_mails_duplicate_total",
 			Help: "Mails that had been committed before and changed nothing, by transport.",
 		}, []string{"transport"}),
-		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "postdesk_smtp_sessions_total",
-			Help: "SMTP and LMTP sessions opened, by listener.",
-		}, []string{"listener"}),
-		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "postdesk_smtp_replies_total",
-			Help: "Replies to SMTP/LMTP MAIL, RCPT and DATA commands, by listener, command and code.",
-		}, []string{"listener", "command", "code"}),
 	}
-	reg.MustRegister(m.received, m.opened, m.threaded, m.machine, m.duplicates, m.sessions, m.replies)
+	reg.MustRegister(m.received, m.opened, m.threaded, m.machine, m.duplicates)
 	return m
 }
 
@@ -73,17 +63,5 @@ func (m *Metrics) mail(mailbox string, t Transport, res Result, class string) {
 	}
 	if class != "" && class != "normal" {
 		m.machine.WithLabelValues(class).Inc()
-	}
-}
-
-func (m *Metrics) session(listener string) {
-	if m != nil {
-		m.sessions.WithLabelValues(listener).Inc()
-	}
-}
-
-func (m *Metrics) reply(listener, command string, code int) {
-	if m != nil {
-		m.replies.WithLabelValues(listener, command, strconv.Itoa(code)).Inc()
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/postdesk/postdesk/intake/groupcommit"
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
@@ -37,8 +38,9 @@ type Options struct {
 	// Answers queues the replies to agents whose mail was refused; nil
 	// sends none.
 	Answers *mailer.Notifier
-	// GroupCommit tunes how mails that arrive together share a commit.
-	GroupCommit GroupCommit
+	// GroupCommit tunes how mails that arrive together share a commit;
+	// MaxMembers 1 gives each mail a transaction of its own.
+	GroupCommit groupcommit.Options
 }
 
 // AgentMailPolicy decides how far mail from agent addresses is trusted.
@@ -73,7 +75,7 @@ type Processor struct {
 	mailboxes []ticket.Mailbox
 	own       map[string]bool
 
-	group *grouper // nil: one transaction per mail
+	group *groupcommit.Committer[arrival, Result] // nil: one transaction per mail
 }
 
 // NewProcessor loads the mailboxes from the database and returns a processor.
@@ -82,9 +84,7 @@ func NewProcessor(ctx context.Context, store *ticket.Store, opts Options) (*Proc
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	if gc := opts.GroupCommit.withDefaults(); gc.MaxMails > 1 {
-		p.group = &grouper{p: p, opts: gc}
-	}
+	p.group = newGrouper(p, opts.GroupCommit)
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -124,6 +124,13 @@ func (p *Processor) Mailbox(addr string) (ticket.Mailbox, bool) {
 		}
 	}
 	return ticket.Mailbox{}, false
+}
+
+// Accepts reports whether mail to addr is for one of our mailboxes: what a
+// listener asks before it takes a recipient.
+func (p *Processor) Accepts(addr string) bool {
+	_, ok := p.Mailbox(addr)
+	return ok
 }
 
 func (p *Processor) mailboxByID(id int64) (ticket.Mailbox, bool) {
@@ -170,7 +177,7 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	var res Result
 	var err error
 	if p.group != nil {
-		res, err = p.group.commit(ctx, env, raw, msg, perr)
+		res, err = p.group.Do(ctx, arrival{env: env, raw: raw, msg: msg, perr: perr})
 	} else {
 		res, err = p.deliverAlone(ctx, env, raw, msg, perr)
 	}
@@ -210,10 +217,10 @@ func (p *Processor) deliverAlone(ctx context.Context, env Envelope, raw []byte, 
 		p.log.Warn("mail quarantined", "message_id", messageIDOf(msg, raw), "error", err)
 		res, err = p.quarantine(ctx, env, raw, msg, "could not be applied: "+err.Error())
 		if err != nil {
-			return Result{}, temporary("%v", err)
+			return Result{}, temporary(err)
 		}
 	default:
-		return Result{}, temporary("%v", err)
+		return Result{}, temporary(err)
 	}
 	return res, nil
 }
@@ -285,22 +292,26 @@ func (d *delivery) insertInbound(ctx context.Context) error {
 	// The stored copy, or else (the second branch runs only when the first
 	// found nothing) a new id.
 	var fresh bool
-	var number *string
+	var ticketID *int64
 	err := d.tx.DB().QueryRow(ctx, `
-		SELECT i.id, i.outcome, i.reason, i.thread_rule, t.number, false
-		  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id
-		 WHERE i.dedupe_key = $1
+		SELECT id, outcome, reason, thread_rule, ticket_id, false FROM inbound_mails WHERE dedupe_key = $1
 		UNION ALL
 		SELECT nextval(pg_get_serial_sequence('inbound_mails', 'id')), '', '', '', NULL, true
-		 LIMIT 1`, key).Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &number, &fresh)
+		 LIMIT 1`, key).Scan(&d.res.InboundID, &d.res.Outcome, &d.res.Reason, &d.res.Rule, &ticketID, &fresh)
 	if err != nil {
 		return fmt.Errorf("intake: look up mail %s: %w", id, err)
 	}
 	if fresh {
 		return nil
 	}
-	if number != nil {
-		d.res.TicketNumber = *number
+	if ticketID != nil {
+		// Only a duplicate pays for this second statement: a new mail,
+		// the common case, still takes one.
+		numbers, err := ticket.Numbers(ctx, d.tx.DB(), []int64{*ticketID})
+		if err != nil {
+			return fmt.Errorf("intake: look up mail %s: %w", id, err)
+		}
+		d.res.TicketNumber = numbers[*ticketID]
 	}
 	d.res.Duplicate = true
 	return errDuplicate
@@ -387,11 +398,4 @@ func cleanAll(list []string) []string {
 		out[i] = ticket.Clean(s)
 	}
 	return out
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

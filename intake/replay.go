@@ -176,19 +176,21 @@ type StoredMail struct {
 	Replays         int        `json:"replays"`
 	// Raw is the mail byte for byte; StoredMails leaves it out.
 	Raw []byte `json:"-"`
+
+	ticketID *int64 // of TicketNumber, which the ticket package looks up
 }
 
 // storedSelect reads a StoredMail; the last column is the raw mail, or its
 // beginning (the header is all a listing needs).
 const storedSelect = `
-	SELECT i.id, i.received_at, i.transport, coalesce(m.name, ''), i.outcome, i.reason, coalesce(t.number, ''),
+	SELECT i.id, i.received_at, i.transport, coalesce(m.name, ''), i.outcome, i.reason, i.ticket_id,
 	       i.thread_rule, i.message_id, i.remote_addr, i.mail_from, i.rcpt_to, i.size, i.imap_uidvalidity, i.imap_uid,
 	       i.replayed_at, i.replays, %s
-	  FROM inbound_mails i LEFT JOIN mailboxes m ON m.id = i.mailbox_id LEFT JOIN tickets t ON t.id = i.ticket_id`
+	  FROM inbound_mails i LEFT JOIN mailboxes m ON m.id = i.mailbox_id`
 
 func scanStored(row pgx.CollectableRow) (StoredMail, error) {
 	var s StoredMail
-	err := row.Scan(&s.ID, &s.ReceivedAt, &s.Transport, &s.Mailbox, &s.Outcome, &s.Reason, &s.TicketNumber,
+	err := row.Scan(&s.ID, &s.ReceivedAt, &s.Transport, &s.Mailbox, &s.Outcome, &s.Reason, &s.ticketID,
 		&s.ThreadRule, &s.MessageID, &s.RemoteAddr, &s.MailFrom, &s.Rcpt, &s.Size, &s.IMAPUIDValidity, &s.IMAPUID,
 		&s.ReplayedAt, &s.Replays, &s.Raw)
 	if err != nil {
@@ -220,7 +222,34 @@ func StoredMails(ctx context.Context, q ticket.Querier, outcome Outcome, limit i
 	if err != nil {
 		return nil, fmt.Errorf("intake: list mails: %w", err)
 	}
+	if err := withNumbers(ctx, q, list); err != nil {
+		return nil, fmt.Errorf("intake: list mails: %w", err)
+	}
 	return list, nil
+}
+
+// withNumbers fills in the numbers of the mails' tickets, all in one
+// statement.
+func withNumbers(ctx context.Context, q ticket.Querier, mails []StoredMail) error {
+	var ids []int64
+	for _, m := range mails {
+		if m.ticketID != nil {
+			ids = append(ids, *m.ticketID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	numbers, err := ticket.Numbers(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for i, m := range mails {
+		if m.ticketID != nil {
+			mails[i].TicketNumber = numbers[*m.ticketID]
+		}
+	}
+	return nil
 }
 
 // GetStoredMail returns one stored mail with its raw bytes.
@@ -236,7 +265,11 @@ func GetStoredMail(ctx context.Context, q ticket.Querier, id int64) (StoredMail,
 	if err != nil {
 		return StoredMail{}, fmt.Errorf("intake: mail %d: %w", id, err)
 	}
-	return s, nil
+	one := []StoredMail{s}
+	if err := withNumbers(ctx, q, one); err != nil {
+		return StoredMail{}, fmt.Errorf("intake: mail %d: %w", id, err)
+	}
+	return one[0], nil
 }
 
 // QuarantinedIDs lists the mails in quarantine, oldest first: the order

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -19,7 +20,7 @@ import (
 func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Notifier) {
 	t.Helper()
 	store, n := notifyingStore(t)
-	r := newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) {
+	r := newRig(t, store, func(o *intake.Options, _ *listener.Config) {
 		o.Answers = n
 		if first != nil {
 			first(o)

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -28,7 +29,6 @@ func (d *delivery) thread(ctx context.Context) (threading, error) {
 	var th threading
 	m := d.msg
 	ids := append(append([]string{}, m.InReplyTo...), m.References...)
-	db := d.tx.DB()
 
 	signed, err := d.signedReply(ctx)
 	if err != nil {
@@ -37,9 +37,7 @@ func (d *delivery) thread(ctx context.Context) (threading, error) {
 
 	var ticketID int64
 	if len(ids) > 0 {
-		err := db.QueryRow(ctx, `SELECT ticket_id FROM outbound_mails
-			WHERE message_id = ANY($1) AND ticket_id IS NOT NULL ORDER BY id DESC LIMIT 1`, ids).Scan(&ticketID)
-		if err != nil && !isNoRows(err) {
+		if ticketID, err = d.tx.TicketOfNotice(ctx, ids); err != nil {
 			return th, fmt.Errorf("intake: thread by message id: %w", err)
 		}
 		if ticketID != 0 {
@@ -63,9 +61,7 @@ func (d *delivery) thread(ctx context.Context) (threading, error) {
 		}
 	}
 	if ticketID == 0 && len(ids) > 0 {
-		err := db.QueryRow(ctx, `SELECT ticket_id FROM messages
-			WHERE message_id = ANY($1) ORDER BY id DESC LIMIT 1`, ids).Scan(&ticketID)
-		if err != nil && !isNoRows(err) {
+		if ticketID, err = d.tx.TicketOfMessage(ctx, ids); err != nil {
 			return th, fmt.Errorf("intake: thread by known message id: %w", err)
 		}
 		if ticketID != 0 {
@@ -104,9 +100,8 @@ func (d *delivery) signedReply(ctx context.Context) (signedMatch, error) {
 		if _, ours := d.p.Mailbox(mailbox); !ours {
 			continue
 		}
-		var ticketID int64
-		err := d.tx.DB().QueryRow(ctx, `SELECT id FROM tickets WHERE number = $1`, tok.Number).Scan(&ticketID)
-		if isNoRows(err) {
+		ticketID, err := d.tx.TicketID(ctx, tok.Number)
+		if errors.Is(err, ticket.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -151,17 +146,8 @@ func (d *delivery) recipientCandidates() []string {
 // tokenTicket returns the ticket a subject token names when the sender takes
 // part in it (its customer, a collaborator or an agent), or why not.
 func (d *delivery) tokenTicket(ctx context.Context, number string) (int64, string, error) {
-	var id int64
-	var participant bool
-	err := d.tx.DB().QueryRow(ctx, `
-		SELECT t.id,
-		       lower(c.email) = lower($2)
-		       OR EXISTS (SELECT 1 FROM collaborators x JOIN customers cc ON cc.id = x.customer_id
-		                   WHERE x.ticket_id = t.id AND lower(cc.email) = lower($2))
-		       OR EXISTS (SELECT 1 FROM agents a WHERE a.active AND lower(a.email) = lower($2))
-		  FROM tickets t JOIN customers c ON c.id = t.customer_id
-		 WHERE t.number = $1`, number, d.msg.From.Address).Scan(&id, &participant)
-	if isNoRows(err) {
+	id, participant, err := d.tx.Participant(ctx, number, d.msg.From.Address)
+	if errors.Is(err, ticket.ErrNotFound) {
 		return 0, fmt.Sprintf("the subject names ticket %s, which does not exist", number), nil
 	}
 	if err != nil {

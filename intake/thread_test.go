@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -212,7 +213,7 @@ func TestBounceOfNoticeRecordedOnTicket(t *testing.T) {
 }
 
 func TestLoopsBansAndFilters(t *testing.T) {
-	r := newRig(t, nil, func(o *intake.Options, _ *intake.ListenerConfig) {
+	r := newRig(t, nil, func(o *intake.Options, _ *listener.Config) {
 		o.Ban = []string{"spammer@example.com", "@spam.example"}
 		o.Filters = []intake.Filter{
 			{Name: "vip", Match: func(from string, _ []string, _, _ string) bool { return strings.HasSuffix(from, "@bigcorp.example") },

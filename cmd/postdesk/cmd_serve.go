@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/intake/poller"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations"
@@ -105,6 +106,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 
 	iopts := intakeOptions(cfg, log.With("component", "intake"))
 	iopts.Answers, iopts.Metrics = notifier, intake.NewMetrics(reg)
+	lmetrics := listener.NewMetrics(reg)
 	proc, err := intake.NewProcessor(ctx, store, iopts)
 	if err != nil {
 		return a.fail("%v", err)
@@ -123,14 +125,15 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	if err != nil {
 		return a.fail("%v", err)
 	}
-	var listeners []*intake.Listener
+	var listeners []*listener.Listener
 	closeAll := func() {
 		for _, l := range listeners {
 			l.Close()
 		}
 	}
 	for _, lc := range lcs {
-		l := intake.NewListener(proc, lc)
+		lc.Metrics = lmetrics
+		l := listener.New(proc, lc)
 		if err := l.Listen(); err != nil {
 			closeAll()
 			return a.fail("%v", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/postdesk/postdesk/cmd/postdesk/config"
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/intake/poller"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/templates"
@@ -43,9 +44,9 @@ func intakeOptions(cfg *config.Config, log *slog.Logger) intake.Options {
 }
 
 // listenerConfigs returns the SMTP and LMTP listeners the configuration asks for.
-func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]intake.ListenerConfig, error) {
+func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]listener.Config, error) {
 	l := cfg.Listen
-	base := intake.ListenerConfig{
+	base := listener.Config{
 		Hostname: l.Hostname, MaxMessageBytes: l.MaxMessageSize, MaxRecipients: l.MaxRecipients,
 		ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout, Logger: log,
 	}
@@ -56,7 +57,7 @@ func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]intake.ListenerCon
 		}
 		base.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	var out []intake.ListenerConfig
+	var out []listener.Config
 	if l.SMTP != "" {
 		c := base
 		c.Network, c.Addr = "tcp", l.SMTP

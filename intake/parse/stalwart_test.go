@@ -90,7 +90,6 @@ func TestStalwartCorpus(t *testing.T) {
 			t.Errorf("%s: Parse: %v", name, err)
 			continue
 		}
-		root := want.Parts[0]
 		check := func(field string, ok bool, got, exp any) {
 			if ok {
 				pass[field]++
@@ -98,49 +97,7 @@ func TestStalwartCorpus(t *testing.T) {
 			}
 			t.Logf("miss %-11s %s: got %q want %q", field, name, got, exp)
 		}
-		check("sender", m.From == root.from(), m.From, root.from())
-		check("subject", sameText(m.Subject, root.text("subject")), m.Subject, root.text("subject"))
-		wantID := root.text("message_id")
-		check("message_id", m.MessageID == wantID || (wantID == "" && m.SyntheticID), m.MessageID, wantID)
-		check("in_reply_to", slices.Equal(m.InReplyTo, root.list("in_reply_to")), m.InReplyTo, root.list("in_reply_to"))
-		check("references", slices.Equal(m.References, root.list("references")), m.References, root.list("references"))
-
-		var texts []string
-		var uu []uuFile
-		loose := false
-		for _, i := range want.TextBody {
-			kind, text, _ := want.Parts[i].swBody()
-			switch kind {
-			case "Text":
-				text, files := extractUuencoded(text)
-				uu = append(uu, files...)
-				texts = append(texts, text)
-			case "Html":
-				texts = append(texts, htmlToText(text))
-				loose = true
-			}
-		}
-		wantText := joinTexts(texts)
-		if strings.TrimSpace(wantText) == "" {
-			// Parse falls back to the HTML body when the plain one is empty.
-			texts = texts[:0]
-			for _, i := range want.HTMLBody {
-				if kind, text, _ := want.Parts[i].swBody(); kind == "Html" {
-					texts = append(texts, htmlToText(text))
-					loose = true
-				}
-			}
-			if loose {
-				wantText = joinTexts(texts)
-			}
-		}
-		if loose {
-			check("text", squash(m.Text) == squash(wantText), m.Text, wantText)
-		} else {
-			check("text", sameText(m.Text, wantText), m.Text, wantText)
-		}
-		wantAtts := expectedAttachments(want, uu)
-		check("attachments", sameAttachments(m.Attachments, wantAtts), attSummary(m.Attachments), expSummary(wantAtts))
+		scoreStalwart(m, want, check)
 	}
 	t.Logf("stalwart: %d mails; passes per field: %v", len(files), pass)
 	for field, floor := range stalwartFloor {
@@ -148,6 +105,56 @@ func TestStalwartCorpus(t *testing.T) {
 			t.Errorf("%s: %d of %d pass, below the floor of %d", field, pass[field], len(files), floor)
 		}
 	}
+}
+
+// scoreStalwart compares one parsed mail with the stalwart expectation,
+// calling check once per field (see TestStalwartCorpus for what is
+// compared). The enmime comparison scores enmime's output with it too.
+func scoreStalwart(m *Message, want swMessage, check func(field string, ok bool, got, exp any)) {
+	root := want.Parts[0]
+	check("sender", m.From == root.from(), m.From, root.from())
+	check("subject", sameText(m.Subject, root.text("subject")), m.Subject, root.text("subject"))
+	wantID := root.text("message_id")
+	check("message_id", m.MessageID == wantID || (wantID == "" && m.SyntheticID), m.MessageID, wantID)
+	check("in_reply_to", slices.Equal(m.InReplyTo, root.list("in_reply_to")), m.InReplyTo, root.list("in_reply_to"))
+	check("references", slices.Equal(m.References, root.list("references")), m.References, root.list("references"))
+
+	var texts []string
+	var uu []uuFile
+	loose := false
+	for _, i := range want.TextBody {
+		kind, text, _ := want.Parts[i].swBody()
+		switch kind {
+		case "Text":
+			text, files := extractUuencoded(text)
+			uu = append(uu, files...)
+			texts = append(texts, text)
+		case "Html":
+			texts = append(texts, htmlToText(text))
+			loose = true
+		}
+	}
+	wantText := joinTexts(texts)
+	if strings.TrimSpace(wantText) == "" {
+		// Parse falls back to the HTML body when the plain one is empty.
+		texts = texts[:0]
+		for _, i := range want.HTMLBody {
+			if kind, text, _ := want.Parts[i].swBody(); kind == "Html" {
+				texts = append(texts, htmlToText(text))
+				loose = true
+			}
+		}
+		if loose {
+			wantText = joinTexts(texts)
+		}
+	}
+	if loose {
+		check("text", squash(m.Text) == squash(wantText), m.Text, wantText)
+	} else {
+		check("text", sameText(m.Text, wantText), m.Text, wantText)
+	}
+	wantAtts := expectedAttachments(want, uu)
+	check("attachments", sameAttachments(m.Attachments, wantAtts), attSummary(m.Attachments), expSummary(wantAtts))
 }
 
 // expAttachment is one attachment the reference expects.

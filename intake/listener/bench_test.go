@@ -1,4 +1,4 @@
-package intake_test
+package listener_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/groupcommit"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
@@ -35,7 +37,7 @@ import (
 // load generator, and the PostgreSQL backends) per mail: on a shared
 // machine these move less than the rate.
 //
-//	go test ./intake -run '^$' -bench SMTPIngest -benchtime 10000x
+//	go test ./intake/listener -run '^$' -bench SMTPIngest -benchtime 10000x
 //
 // Knobs: POSTDESK_BENCH_POOL sets the pool size (default: pgxpool's, as in
 // production without database.max_conns); POSTDESK_BENCH_GROUP_MAILS and
@@ -172,12 +174,12 @@ func newBenchServer(b testing.TB) *benchServer {
 	org := tickettest.Sync(b, ticket.NewStore(pool, numbers, notifier))
 	proc, err := intake.NewProcessor(ctx, org.Store, intake.Options{MessageIDDomain: "bank.example",
 		ReplySecret: replySecret, OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"},
-		Logger: quietLogger(), GroupCommit: intake.GroupCommit{MaxMails: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
+		Logger: quietLogger(), GroupCommit: groupcommit.Options{MaxMembers: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
 			MaxGroups: envInt(b, "POSTDESK_BENCH_GROUPS")}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	lis := intake.NewListener(proc, intake.ListenerConfig{Addr: "127.0.0.1:0", Hostname: "mx.bank.example",
+	lis := listener.New(proc, listener.Config{Addr: "127.0.0.1:0", Hostname: "mx.bank.example",
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: quietLogger()})
 	if err := lis.Listen(); err != nil {
 		b.Fatal(err)
@@ -348,7 +350,7 @@ func benchMail(n int64, from string, size int) []byte {
 // seconds, prints its address, and checks at the end that every mail the
 // generator sent was stored once. It is skipped unless that variable is set.
 //
-//	POSTDESK_BENCH_SERVE=60 POSTDESK_BENCH_EXPECT=20000 go test ./intake -run ServeForSMTPSource -v
+//	POSTDESK_BENCH_SERVE=60 POSTDESK_BENCH_EXPECT=20000 go test ./intake/listener -run ServeForSMTPSource -v
 func TestServeForSMTPSource(t *testing.T) {
 	secs, _ := strconv.Atoi(os.Getenv("POSTDESK_BENCH_SERVE"))
 	if secs <= 0 {

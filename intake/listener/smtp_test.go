@@ -1,4 +1,4 @@
-package intake_test
+package listener_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -180,7 +181,7 @@ func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
 }
 
 func TestLMTPAnswersPerRecipient(t *testing.T) {
-	r := newRig(t, nil, func(_ *intake.Options, lc *intake.ListenerConfig) { lc.LMTP = true })
+	r := newRig(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.LMTP = true })
 	raw := mail("jane@user.com", "support@bank.example, outage@bank.example", "two desks", "one mail for two mailboxes")
 	conn, err := net.Dial("tcp", r.addr)
 	if err != nil {

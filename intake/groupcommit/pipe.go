@@ -1,4 +1,4 @@
-package intake
+package groupcommit
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 
 // pipe lets the members of a group commit run their statements in one
 // transaction without waiting for each other's round trips: each member is a
-// goroutine running the usual delivery code against a pgx.Tx of its own
-// (pipeTx); once every member still running waits for a statement, the pipe
-// sends all their statements to PostgreSQL as one batch and hands each
-// member its result. A group of n mails thus pays about as many round trips
-// as its longest mail, not n times as many.
+// goroutine running the usual code against a pgx.Tx of its own (pipeTx);
+// once every member still running waits for a statement, the pipe sends all
+// their statements to PostgreSQL as one batch and hands each member its
+// result. A group of n members thus pays about as many round trips as its
+// longest member, not n times as many.
 //
 // Any statement error aborts the whole transaction, as PostgreSQL does;
 // from then on every statement fails at once, and the group rolls back.
@@ -31,6 +31,34 @@ type pipe struct {
 	// is not safe for concurrent use; the pipe itself only uses it while
 	// every member waits.
 	scan sync.Mutex
+}
+
+// Share runs fn once for each of n members, each in a goroutine of its own
+// with its own view of tx, and sends the statements the members wait on
+// together, as one batch. It returns when every member has returned: each
+// member's error (a panic in fn becomes that member's error, so that the
+// caller can do that member's work again on its own, where the panic
+// surfaces as usual), and the error that aborted tx, if one did. The caller
+// owns tx: it commits it, or rolls it back when any error matters to it.
+//
+// A member's tx supports Exec, Query and QueryRow; the rest (nested
+// transactions, batches, COPY, the connection) fail with ErrUnsupported.
+func Share(ctx context.Context, tx pgx.Tx, n int, fn func(member int, tx pgx.Tx) error) (errs []error, aborted error) {
+	p := newPipe(tx, n)
+	errs = make([]error, n)
+	for i := range n {
+		go func() {
+			defer p.exit()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			errs[i] = fn(i, p.member(i))
+		}()
+	}
+	aborted = p.serve(ctx)
+	return errs, aborted
 }
 
 type pipeCall struct {
@@ -84,9 +112,9 @@ func (p *pipe) serve(ctx context.Context) error {
 	return aborted
 }
 
-// errGroupAborted is what the statements of a group get once one of them
+// ErrAborted is what the statements of a group get once one of them
 // failed: the transaction is aborted and nothing of it will be committed.
-var errGroupAborted = errors.New("intake: group transaction aborted")
+var ErrAborted = errors.New("groupcommit: transaction aborted")
 
 // flush sends the waiting statements as one batch, in member order so that
 // a group runs the same way each time, and answers each member.
@@ -133,12 +161,12 @@ func (p *pipe) flush(ctx context.Context, calls []*pipeCall) error {
 	for i, c := range calls {
 		if failed != nil {
 			// Even the statements that ran are undone with the transaction.
-			results[i] = pipeResult{err: fmt.Errorf("%w: %w", errGroupAborted, failed)}
+			results[i] = pipeResult{err: fmt.Errorf("%w: %w", ErrAborted, failed)}
 		}
 		c.reply <- results[i]
 	}
 	if failed != nil {
-		return fmt.Errorf("%w: %w", errGroupAborted, failed)
+		return fmt.Errorf("%w: %w", ErrAborted, failed)
 	}
 	return nil
 }
@@ -158,7 +186,8 @@ type pipeTx struct {
 	slot int
 }
 
-var errPipeUnsupported = errors.New("intake: not supported in a group transaction")
+// ErrUnsupported is the error of the pgx.Tx methods a member cannot use.
+var ErrUnsupported = errors.New("groupcommit: not supported in a shared transaction")
 
 func (t *pipeTx) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	r := t.p.call(t.slot, false, sql, args)
@@ -180,18 +209,18 @@ func (t *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 	return pipeRow{rows: rows.(*pipeRows)}
 }
 
-func (t *pipeTx) Begin(context.Context) (pgx.Tx, error) { return nil, errPipeUnsupported }
-func (t *pipeTx) Commit(context.Context) error          { return errPipeUnsupported }
-func (t *pipeTx) Rollback(context.Context) error        { return errPipeUnsupported }
+func (t *pipeTx) Begin(context.Context) (pgx.Tx, error) { return nil, ErrUnsupported }
+func (t *pipeTx) Commit(context.Context) error          { return ErrUnsupported }
+func (t *pipeTx) Rollback(context.Context) error        { return ErrUnsupported }
 func (t *pipeTx) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
-	return 0, errPipeUnsupported
+	return 0, ErrUnsupported
 }
 func (t *pipeTx) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
 	return pipeBatchResults{}
 }
 func (t *pipeTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
 func (t *pipeTx) Prepare(context.Context, string, string) (*pgconn.StatementDescription, error) {
-	return nil, errPipeUnsupported
+	return nil, ErrUnsupported
 }
 func (t *pipeTx) Conn() *pgx.Conn { return nil }
 
@@ -228,7 +257,7 @@ func (r *pipeRows) Next() bool {
 
 func (r *pipeRows) Scan(dest ...any) error {
 	if r.i < 0 || r.i >= len(r.res.rows) {
-		return errors.New("intake: scan without a current row")
+		return errors.New("groupcommit: scan without a current row")
 	}
 	r.p.scan.Lock()
 	defer r.p.scan.Unlock()
@@ -237,7 +266,7 @@ func (r *pipeRows) Scan(dest ...any) error {
 
 func (r *pipeRows) Values() ([]any, error) {
 	if r.i < 0 || r.i >= len(r.res.rows) {
-		return nil, errors.New("intake: values without a current row")
+		return nil, errors.New("groupcommit: values without a current row")
 	}
 	r.p.scan.Lock()
 	defer r.p.scan.Unlock()
@@ -291,13 +320,13 @@ func (r pipeRow) Scan(dest ...any) error {
 type pipeBatchResults struct{}
 
 func (pipeBatchResults) Exec() (pgconn.CommandTag, error) {
-	return pgconn.CommandTag{}, errPipeUnsupported
+	return pgconn.CommandTag{}, ErrUnsupported
 }
 func (pipeBatchResults) Query() (pgx.Rows, error) {
-	return &pipeRows{closed: true, res: pipeResult{err: errPipeUnsupported}}, errPipeUnsupported
+	return &pipeRows{closed: true, res: pipeResult{err: ErrUnsupported}}, ErrUnsupported
 }
 func (pipeBatchResults) QueryRow() pgx.Row {
-	return pipeRow{rows: &pipeRows{closed: true, res: pipeResult{err: errPipeUnsupported}}}
+	return pipeRow{rows: &pipeRows{closed: true, res: pipeResult{err: ErrUnsupported}}}
 }
-func (pipeBatchResults) Close() error { return errPipeUnsupported }
+func (pipeBatchResults) Close() error { return ErrUnsupported }
 func (pipeBatchResults) Tx() pgx.Tx   { return nil }

@@ -1,4 +1,4 @@
-package intake_test
+package listener_test
 
 import (
 	"context"
@@ -34,7 +34,7 @@ import (
 // a bound on the ingest rate: two cores can take in at most
 // 2 s / (protocol + writes) mails per second.
 //
-//	go test ./intake -run '^$' -bench 'ProtocolOnly|TicketWritesOnly' -benchtime 20000x
+//	go test ./intake/listener -run '^$' -bench 'ProtocolOnly|TicketWritesOnly' -benchtime 20000x
 
 func BenchmarkSMTPProtocolOnly(b *testing.B) {
 	if os.Getenv("GOGC") == "" {

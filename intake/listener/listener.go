@@ -1,4 +1,9 @@
-package intake
+// Package listener is postdesk's SMTP and LMTP endpoint. It hands each
+// mail to the inbound step (intake.Processor) and answers 250 only once
+// that step has committed the mail. It is the one place that decides SMTP
+// replies: whatever went wrong inside becomes a reply here that tells the
+// sender what to do (retry later, or not) and nothing of our internals.
+package listener
 
 import (
 	"context"
@@ -14,10 +19,21 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/postdesk/postdesk/intake"
 )
 
-// ListenerConfig configures an SMTP or LMTP listener.
-type ListenerConfig struct {
+// Inbound is the inbound step a listener hands mail to; intake.Processor
+// is the production one.
+type Inbound interface {
+	// Accepts reports whether mail to addr is for one of our mailboxes.
+	Accepts(addr string) bool
+	// Deliver commits one mail; an error means nothing was committed.
+	Deliver(ctx context.Context, env intake.Envelope, raw []byte) (intake.Result, error)
+}
+
+// Config configures an SMTP or LMTP listener.
+type Config struct {
 	Network         string // "tcp" (default) or "unix"
 	Addr            string
 	LMTP            bool
@@ -30,17 +46,18 @@ type ListenerConfig struct {
 	// DeliverTimeout bounds one mail's commit; default one minute.
 	DeliverTimeout time.Duration
 	Logger         *slog.Logger
+	Metrics        *Metrics // nil counts nothing
 }
 
 // Listener is postdesk's SMTP (or LMTP) endpoint. It accepts recipients
 // only for configured mailboxes, and answers 250 only once a mail is
 // committed; any transient fault is a 451 and the sender retries.
 type Listener struct {
-	proc *Processor
-	cfg  ListenerConfig
-	srv  *smtp.Server
-	ln   net.Listener
-	log  *slog.Logger
+	in  Inbound
+	cfg Config
+	srv *smtp.Server
+	ln  net.Listener
+	log *slog.Logger
 	// closing is set once shutdown begins: new transactions get 421.
 	closing atomic.Bool
 	// inflight counts commits under way; shutdown waits for them even when
@@ -93,12 +110,14 @@ func (f *inflight) Wait() {
 var (
 	errNoMailbox   = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
 	errTryLater    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, please try again later"}
+	errTimedOut    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 5}, Message: "Server busy, please try again later"}
+	errInternal    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Internal error, please try again later"}
 	errShutdown    = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, please try again later"}
 	errBadSequence = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
 )
 
-// NewListener returns a listener for proc; call Listen, then Serve.
-func NewListener(proc *Processor, cfg ListenerConfig) *Listener {
+// New returns a listener that hands mail to in; call Listen, then Serve.
+func New(in Inbound, cfg Config) *Listener {
 	if cfg.Network == "" {
 		cfg.Network = "tcp"
 	}
@@ -123,7 +142,7 @@ func NewListener(proc *Processor, cfg ListenerConfig) *Listener {
 		kind = "lmtp"
 	}
 	log = log.With("listener", kind)
-	l := &Listener{proc: proc, cfg: cfg, log: log, sessions: map[*session]*smtp.Conn{}}
+	l := &Listener{in: in, cfg: cfg, log: log, sessions: map[*session]*smtp.Conn{}}
 	s := smtp.NewServer(l)
 	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
 	s.MaxMessageBytes, s.MaxRecipients = cfg.MaxMessageBytes, cfg.MaxRecipients
@@ -138,7 +157,7 @@ func NewListener(proc *Processor, cfg ListenerConfig) *Listener {
 func (l *Listener) Listen() error {
 	ln, err := net.Listen(l.cfg.Network, l.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("intake: listen %s %s: %w", l.cfg.Network, l.cfg.Addr, err)
+		return fmt.Errorf("listener: listen %s %s: %w", l.cfg.Network, l.cfg.Addr, err)
 	}
 	l.ln = ln
 	return nil
@@ -226,7 +245,7 @@ func (l *Listener) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if c.Conn() != nil {
 		remote = c.Conn().RemoteAddr().String()
 	}
-	l.proc.opts.Metrics.session(l.kind())
+	l.cfg.Metrics.session(l.kind())
 	s := &session{l: l, remote: remote}
 	l.mu.Lock()
 	l.sessions[s] = c
@@ -250,7 +269,7 @@ func (s *session) replied(command string, err error) error {
 	} else if err != nil {
 		code = 554
 	}
-	s.l.proc.opts.Metrics.reply(s.l.kind(), command, code)
+	s.l.cfg.Metrics.reply(s.l.kind(), command, code)
 	return err
 }
 
@@ -271,7 +290,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if _, ok := s.l.proc.Mailbox(to); !ok {
+	if !s.l.in.Accepts(to) {
 		s.l.log.Info("recipient refused", "remote", s.remote, "rcpt", to)
 		return s.replied("RCPT", errNoMailbox)
 	}
@@ -330,17 +349,36 @@ func (s *session) deliver(r io.Reader) error {
 	// Not tied to shutdown: a commit under way is finished, not abandoned.
 	ctx, cancel := context.WithTimeout(context.Background(), s.l.cfg.DeliverTimeout)
 	defer cancel()
-	transport := TransportSMTP
+	transport := intake.TransportSMTP
 	if s.l.cfg.LMTP {
-		transport = TransportLMTP
+		transport = intake.TransportLMTP
 	}
-	env := Envelope{Transport: transport, Remote: s.remote, MailFrom: s.from, Rcpt: s.rcpts}
-	if _, err := s.l.proc.Deliver(ctx, env, raw); err != nil {
+	env := intake.Envelope{Transport: transport, Remote: s.remote, MailFrom: s.from, Rcpt: s.rcpts}
+	if _, err := s.l.in.Deliver(ctx, env, raw); err != nil {
+		reply := replyTo(err)
 		s.l.log.Error("mail not committed; asked the sender to retry", "remote", s.remote, "from", s.from,
-			"size", len(raw), "error", err)
-		return errTryLater
+			"size", len(raw), "code", reply.Code, "error", err)
+		return reply
 	}
 	return nil
+}
+
+// replyTo is the reply to a mail the inbound step did not commit. The
+// text is ours, never the error's. A deadline is answered as maddy does,
+// 451 4.4.5 (the system is congested); a temporary failure 451 4.3.0. An
+// error of any other kind is a fault of ours: maddy answers that with a
+// permanent 554, but here it would make the sender drop a mail that we
+// have not kept (only a committed mail is kept, even a refused one), so it
+// too asks for a retry, with a text that says only that it is ours.
+func replyTo(err error) *smtp.SMTPError {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return errTimedOut
+	case errors.Is(err, intake.ErrTemporary):
+		return errTryLater
+	default:
+		return errInternal
+	}
 }
 
 // slogErrorLog routes go-smtp's own error log into slog.
