@@ -52,7 +52,7 @@ func TestServeWaitsForDatabase(t *testing.T) {
 			env["POSTDESK_SMTP_LISTEN"], env["POSTDESK_HTTP_LISTEN"] = smtpAddr, httpAddr
 			env["POSTDESK_RELAY_HOST"], env["POSTDESK_RELAY_PORT"] = "127.0.0.1", relayPort
 			ctx, stop := context.WithCancel(context.Background())
-			out := &syncBuffer{}
+			out := &syncBuffer{mu: make(chanMutex, 1)} // ready before the command writes and the test reads at once
 			done := make(chan int, 1)
 			go func() { done <- run(ctx, []string{"serve"}, out, out, func(k string) string { return env[k] }) }()
 			stopped := false
@@ -104,7 +104,7 @@ func TestServeStopsWhileWaitingForDatabase(t *testing.T) {
 	env["POSTDESK_SMTP_LISTEN"], env["POSTDESK_HTTP_LISTEN"] = freeAddr(t), freeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	out := &syncBuffer{}
+	out := &syncBuffer{mu: make(chanMutex, 1)} // ready before the command writes and the test reads at once
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, out, out, func(k string) string { return env[k] }) }()
 	eventually(t, done, "an attempt logged", func() bool {

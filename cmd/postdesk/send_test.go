@@ -15,7 +15,7 @@ func startSink(t *testing.T) string {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncBuffer{mu: make(chanMutex, 1)} // ready before the command writes and the test reads at once
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"sink", "--listen", addr, "--dir", t.TempDir()}, out, out, func(string) string { return "" })
