@@ -204,6 +204,8 @@ type Event struct {
 	Action    Action
 	Old       string
 	New       string
+	OldID     int64 // the agent (assigned) or department (transferred) Old names; 0 for none
+	NewID     int64 // the same for New: the names stay as written, the ids say whom they meant
 	Detail    string
 	MessageID int64 // the message this event wrote, if any
 }
