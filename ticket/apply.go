@@ -122,6 +122,12 @@ func (s *Store) ActiveAgent(ctx context.Context, who string) (Agent, error) {
 	return a, nil
 }
 
+// Department finds a department by name, ignoring case; ErrNotFound when
+// there is none.
+func (s *Store) Department(ctx context.Context, name string) (Department, error) {
+	return FindDepartment(ctx, s.pool, name)
+}
+
 // planned is a checked change with what it names looked up.
 type planned struct {
 	Op

@@ -1,11 +1,30 @@
 package ticket
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 )
+
+// Show prints the ticket numbered number as WriteShow does, read from the
+// store; ErrNotFound when there is no such ticket.
+func (s *Store) Show(ctx context.Context, w io.Writer, number string) error {
+	tk, err := s.Get(ctx, number)
+	if err != nil {
+		return err
+	}
+	cc, err := Collaborators(ctx, s.pool, tk.ID)
+	if err != nil {
+		return err
+	}
+	history, err := s.History(ctx, tk.ID)
+	if err != nil {
+		return err
+	}
+	return WriteShow(w, tk, s.numbers, cc, history)
+}
 
 // WriteShow prints a ticket's fields and its whole history (messages, notes,
 // events and notices, in time order) for people to read.
