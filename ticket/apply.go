@@ -75,6 +75,11 @@ func (r *Refusal) Is(target error) bool { return target == ErrRefused }
 // each with its history event carrying the actor, and the Notifier queues
 // their notices when the transaction commits.
 func (t *Tx) Apply(ctx context.Context, tk *Ticket, actor Actor, ops ...Op) error {
+	switch actor.Kind {
+	case ActorAgent, ActorCustomer, ActorSystem:
+	default:
+		return fmt.Errorf("ticket: %s: %w: actor kind %q", tk.Number, ErrInvalid, actor.Kind)
+	}
 	plan := make([]planned, 0, len(ops))
 	for _, op := range ops {
 		p, err := t.check(ctx, actor, op)
