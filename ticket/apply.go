@@ -90,7 +90,7 @@ func (t *Tx) Apply(ctx context.Context, tk *Ticket, actor Actor, ops ...Op) erro
 	}
 	sort.SliceStable(plan, func(i, j int) bool { return applyOrder[plan[i].Kind] < applyOrder[plan[j].Kind] })
 	for _, p := range plan {
-		if err := t.make(ctx, tk, actor, p); err != nil {
+		if err := t.do(ctx, tk, actor, p); err != nil {
 			return err
 		}
 	}
@@ -206,8 +206,8 @@ func (t *Tx) check(ctx context.Context, actor Actor, op Op) (planned, error) {
 	return p, nil
 }
 
-// make writes one checked change.
-func (t *Tx) make(ctx context.Context, tk *Ticket, actor Actor, p planned) error {
+// do writes one checked change.
+func (t *Tx) do(ctx context.Context, tk *Ticket, actor Actor, p planned) error {
 	message := func(kind MessageKind) Message {
 		m := *p.Message
 		m.Kind, m.Author = kind, actor
