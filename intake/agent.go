@@ -221,18 +221,11 @@ func (d *delivery) agentMail(ctx context.Context, tk *ticket.Ticket, agent ticke
 
 // ops are the changes an agent's mail asks for: its commands, and its text
 // as a reply, a note (#note) or, with #transfer, the transfer's note for
-// agents only.
+// agents only. Apply checks them in this order and makes them in its own,
+// so a mail naming both an unknown department and an unknown agent is
+// answered about the department, as it always was.
 func (d *delivery) ops(c commands, text string) []ticket.Op {
 	var ops []ticket.Op
-	for _, addr := range c.cc {
-		ops = append(ops, ticket.Op{Kind: ticket.OpCc, Value: addr})
-	}
-	if c.priority != "" {
-		ops = append(ops, ticket.Op{Kind: ticket.OpPriority, Value: string(c.priority)})
-	}
-	if c.assign != "" {
-		ops = append(ops, ticket.Op{Kind: ticket.OpAssign, Value: c.assign})
-	}
 	var msg *ticket.Message
 	if text != "" {
 		m := d.message(ticket.KindNote, ticket.Actor{}, text) // kind and author: Apply sets them
@@ -245,6 +238,15 @@ func (d *delivery) ops(c commands, text string) []ticket.Op {
 		ops = append(ops, ticket.Op{Kind: ticket.OpNote, Message: msg})
 	case msg != nil:
 		ops = append(ops, ticket.Op{Kind: ticket.OpReply, Message: msg})
+	}
+	if c.assign != "" {
+		ops = append(ops, ticket.Op{Kind: ticket.OpAssign, Value: c.assign})
+	}
+	for _, addr := range c.cc {
+		ops = append(ops, ticket.Op{Kind: ticket.OpCc, Value: addr})
+	}
+	if c.priority != "" {
+		ops = append(ops, ticket.Op{Kind: ticket.OpPriority, Value: string(c.priority)})
 	}
 	if c.status != "" {
 		ops = append(ops, ticket.Op{Kind: ticket.OpStatus, Value: string(c.status)})

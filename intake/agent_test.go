@@ -113,6 +113,7 @@ func TestAgentCommandErrorsChangeNothing(t *testing.T) {
 		{"#assign nobody\n#resolve\nfixed", "#assign nobody: there is no agent"},
 		// Good commands with a wrong one: none of them runs.
 		{"#cc bob@user.com\n#priority low\n#transfer Nowhere\nplease look", "#transfer Nowhere: there is no department"},
+		{"#assign nobody\n#transfer Nowhere\nplease look", "#transfer Nowhere: there is no department"},
 		{"#frobnicate\nhello", "unknown command #frobnicate"},
 		{"#priority urgent\nhello", "#priority urgent: unknown priority"},
 		{"#resolve\n#reopen\nhello", "conflicting status commands"},

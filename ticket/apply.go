@@ -69,9 +69,9 @@ func (r *Refusal) Is(target error) bool { return target == ErrRefused }
 // Apply is the one door for an actor's changes to a ticket, whichever
 // surface they come from (an agent's mail, the command line, a customer's
 // mail). tk must be locked by this transaction (Lock, LockNumber). Apply
-// first checks every change and looks up the agents and departments they
-// name; when any change is wrong it returns a *Refusal and has written
-// nothing. Then it makes the changes in the order of the OpKind constants,
+// first checks every change, in the order given, and looks up the agents
+// and departments they name; at the first wrong one it returns a *Refusal
+// and has written nothing. Then it makes the changes in the order of the OpKind constants,
 // each with its history event carrying the actor, and the Notifier queues
 // their notices when the transaction commits.
 func (t *Tx) Apply(ctx context.Context, tk *Ticket, actor Actor, ops ...Op) error {
