@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -191,103 +192,66 @@ func aligned(a, b string) bool {
 }
 
 // agentMail applies an authenticated agent's mail: its commands and its
-// text together, or, when any command is wrong, nothing at all.
+// text together through the ticket's one door, or, when any command is
+// wrong, nothing at all.
 func (d *delivery) agentMail(ctx context.Context, tk *ticket.Ticket, agent ticket.Agent, how string) (Result, error) {
-	actor := ticket.AgentActor(agent)
 	cmds, text, perr := parseCommands(d.replyText())
 	if perr != nil {
 		return d.refuse(ctx, tk, agent, perr.Error())
 	}
-	plan, refusal, err := d.planCommands(ctx, tk, cmds)
-	if err != nil {
-		return d.res, err
-	}
-	if refusal != "" {
-		return d.refuse(ctx, tk, agent, refusal)
+	if cmds.customer != "" {
+		return d.refuse(ctx, tk, agent, fmt.Sprintf("#customer opens a new ticket: send it to a mailbox address, "+
+			"not as a reply to ticket %s", tk.Number))
 	}
 	if !cmds.any && text == "" {
 		d.res.Outcome, d.res.Reason = OutcomeIgnored, "empty reply from "+agent.Email
 		return d.res, d.finish(ctx, tk.ID)
 	}
-
-	for _, addr := range cmds.cc {
-		if _, err := d.tx.AddCollaborator(ctx, tk, actor, ticket.Contact{Email: addr}); err != nil {
-			return d.res, err
-		}
+	err := d.tx.Apply(ctx, tk, ticket.AgentActor(agent), d.ops(cmds, text)...)
+	var refusal *ticket.Refusal
+	if errors.As(err, &refusal) {
+		return d.refuse(ctx, tk, agent, "#"+refusal.Error())
 	}
-	if cmds.priority != "" {
-		if err := d.tx.SetPriority(ctx, tk, actor, cmds.priority); err != nil {
-			return d.res, err
-		}
-	}
-	if plan.assignee != nil {
-		if err := d.tx.Assign(ctx, tk, actor, plan.assignee.ID); err != nil {
-			return d.res, err
-		}
-	}
-	if plan.department != nil {
-		// With #transfer the text travels as the transfer note, for agents only.
-		var note *ticket.Message
-		if text != "" {
-			m := d.message(ticket.KindNote, actor, text)
-			note = &m
-		}
-		if err := d.tx.Transfer(ctx, tk, actor, plan.department.ID, note); err != nil {
-			return d.res, err
-		}
-	} else if text != "" {
-		kind := ticket.KindReply
-		if cmds.note {
-			kind = ticket.KindNote
-		}
-		if _, err := d.tx.AddMessage(ctx, tk, d.message(kind, actor, text)); err != nil {
-			return d.res, err
-		}
-	}
-	if cmds.status != "" {
-		if err := d.tx.SetStatus(ctx, tk, actor, cmds.status); err != nil {
-			return d.res, err
-		}
+	if err != nil {
+		return d.res, err
 	}
 	d.res.Outcome, d.res.Reason = OutcomeFollowUp, "agent "+agent.Email+" authenticated by "+how
 	return d.res, d.finish(ctx, tk.ID)
 }
 
-// plan is the commands' targets, looked up before anything changes.
-type plan struct {
-	department *ticket.Department
-	assignee   *ticket.Agent
-}
-
-// planCommands looks up what the commands name. A refusal says, for the
-// agent, what was wrong; an error is a failure of the lookup itself.
-func (d *delivery) planCommands(ctx context.Context, tk *ticket.Ticket, c commands) (*plan, string, error) {
-	p := &plan{}
-	db := d.tx.DB()
-	if c.customer != "" {
-		return nil, fmt.Sprintf("#customer opens a new ticket: send it to a mailbox address, not as a reply to ticket %s", tk.Number), nil
+// ops are the changes an agent's mail asks for: its commands, and its text
+// as a reply, a note (#note) or, with #transfer, the transfer's note for
+// agents only. Apply checks them in this order and makes them in its own,
+// so a mail naming both an unknown department and an unknown agent is
+// answered about the department, as it always was.
+func (d *delivery) ops(c commands, text string) []ticket.Op {
+	var ops []ticket.Op
+	var msg *ticket.Message
+	if text != "" {
+		m := d.message(ticket.KindNote, ticket.Actor{}, text) // kind and author: Apply sets them
+		msg = &m
 	}
-	if c.transfer != "" {
-		dep, err := ticket.FindDepartment(ctx, db, c.transfer)
-		if err != nil && !isRefusal(err) {
-			return nil, "", err
-		}
-		if err != nil || !dep.Active {
-			return nil, fmt.Sprintf("#transfer %s: there is no department of that name", c.transfer), nil
-		}
-		p.department = &dep
+	switch {
+	case c.transfer != "":
+		ops = append(ops, ticket.Op{Kind: ticket.OpTransfer, Value: c.transfer, Message: msg})
+	case msg != nil && c.note:
+		ops = append(ops, ticket.Op{Kind: ticket.OpNote, Message: msg})
+	case msg != nil:
+		ops = append(ops, ticket.Op{Kind: ticket.OpReply, Message: msg})
 	}
 	if c.assign != "" {
-		a, err := ticket.FindAgent(ctx, db, c.assign)
-		if err != nil && !isRefusal(err) {
-			return nil, "", err
-		}
-		if err != nil || !a.Active {
-			return nil, fmt.Sprintf("#assign %s: there is no agent of that name, username or address", c.assign), nil
-		}
-		p.assignee = &a
+		ops = append(ops, ticket.Op{Kind: ticket.OpAssign, Value: c.assign})
 	}
-	return p, "", nil
+	for _, addr := range c.cc {
+		ops = append(ops, ticket.Op{Kind: ticket.OpCc, Value: addr})
+	}
+	if c.priority != "" {
+		ops = append(ops, ticket.Op{Kind: ticket.OpPriority, Value: string(c.priority)})
+	}
+	if c.status != "" {
+		ops = append(ops, ticket.Op{Kind: ticket.OpStatus, Value: string(c.status)})
+	}
+	return ops
 }
 
 // refuse records why an agent's mail changed nothing and answers the agent

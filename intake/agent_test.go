@@ -112,6 +112,9 @@ func TestAgentCommandErrorsChangeNothing(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{"#transfer Nowhere\nplease look", "#transfer Nowhere: there is no department"},
 		{"#assign nobody\n#resolve\nfixed", "#assign nobody: there is no agent"},
+		// Good commands with a wrong one: none of them runs.
+		{"#cc bob@user.com\n#priority low\n#transfer Nowhere\nplease look", "#transfer Nowhere: there is no department"},
+		{"#assign nobody\n#transfer Nowhere\nplease look", "#transfer Nowhere: there is no department"},
 		{"#frobnicate\nhello", "unknown command #frobnicate"},
 		{"#priority urgent\nhello", "#priority urgent: unknown priority"},
 		{"#resolve\n#reopen\nhello", "conflicting status commands"},
@@ -133,7 +136,8 @@ func TestAgentCommandErrorsChangeNothing(t *testing.T) {
 	}
 	after := r.ticket(number)
 	if after.Status != before.Status || after.DepartmentID != before.DepartmentID || after.AssigneeID != before.AssigneeID ||
-		after.Priority != before.Priority || r.count(`SELECT count(*) FROM messages`) != 1 {
+		after.Priority != before.Priority || r.count(`SELECT count(*) FROM messages`) != 1 ||
+		r.count(`SELECT count(*) FROM collaborators`) != 0 {
 		t.Fatalf("ticket changed by refused mails: %+v", after)
 	}
 }

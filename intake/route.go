@@ -68,7 +68,8 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 		return d.res, err
 	}
 	author := ticket.Actor{Kind: ticket.ActorCustomer, ID: id, Name: contact.Name, Email: contact.Email}
-	if _, err := d.tx.AddMessage(ctx, tk, d.message(ticket.KindCustomer, author, d.replyText())); err != nil {
+	msg := d.message(ticket.KindCustomer, author, d.replyText())
+	if err := d.tx.Apply(ctx, tk, author, ticket.Op{Kind: ticket.OpMessage, Message: &msg}); err != nil {
 		return d.res, err
 	}
 	d.res.Outcome = OutcomeFollowUp

@@ -315,9 +315,9 @@ func (t *Tx) Assign(ctx context.Context, tk *Ticket, actor Actor, agentID int64)
 	if _, err := t.tx.Exec(ctx, `UPDATE tickets SET assignee_id = $2 WHERE id = $1`, tk.ID, nullID(agentID)); err != nil {
 		return fmt.Errorf("ticket: %s: assign: %w", tk.Number, err)
 	}
-	old := tk.AssigneeName
+	ev := Event{Actor: actor, Action: ActionAssigned, Old: tk.AssigneeName, New: name, OldID: tk.AssigneeID, NewID: agentID}
 	tk.AssigneeID, tk.AssigneeName, tk.AssigneeEmail = agentID, name, email
-	_, err := t.record(ctx, tk, Event{Actor: actor, Action: ActionAssigned, Old: old, New: name}, nil)
+	_, err := t.record(ctx, tk, ev, nil)
 	return err
 }
 
@@ -344,7 +344,8 @@ func (t *Tx) Transfer(ctx context.Context, tk *Ticket, actor Actor, departmentID
 		return fmt.Errorf("ticket: %s: transfer: %w", tk.Number, err)
 	}
 	var stored *Message
-	ev := Event{Actor: actor, Action: ActionTransferred, Old: tk.DepartmentName, New: name}
+	ev := Event{Actor: actor, Action: ActionTransferred, Old: tk.DepartmentName, New: name,
+		OldID: tk.DepartmentID, NewID: departmentID}
 	if note != nil {
 		n := *note
 		n.Kind = KindNote

@@ -78,6 +78,7 @@ type Entry struct {
 	Event   *Event
 	Message *Message
 	Notice  *Notice
+	Now     Names // the event's names as they are today, read through its ids
 }
 
 // History returns everything that happened to a ticket, in time order.
@@ -86,17 +87,23 @@ func (s *Store) History(ctx context.Context, ticketID int64) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, created_at, actor_kind, coalesce(actor_agent_id, actor_customer_id, 0), actor_name,
-		       action, old_value, new_value, detail, coalesce(message_id, 0)
-		  FROM ticket_events WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	rows, err := s.pool.Query(ctx, historySelect, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: history of %d: %w", ticketID, err)
 	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
-		var e Event
+	type named struct {
+		Event
+		now Names
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (named, error) {
+		var e named
+		var actor Actor
 		err := r.Scan(&e.ID, &e.At, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name,
-			&e.Action, &e.Old, &e.New, &e.Detail, &e.MessageID)
+			&e.Action, &e.Old, &e.New, &e.Detail, &e.MessageID, &e.OldID, &e.NewID,
+			&actor.Name, &actor.Email, &e.now.Old, &e.now.New)
+		if actor.Name != "" {
+			e.now.Actor = actor.String()
+		}
 		e.TicketID = ticketID
 		return e, err
 	})
@@ -105,8 +112,8 @@ func (s *Store) History(ctx context.Context, ticketID int64) ([]Entry, error) {
 	}
 	var out []Entry
 	for i := range events {
-		e := &events[i]
-		out = append(out, Entry{At: e.At, Event: e, Message: msgs[e.MessageID]})
+		e := &events[i].Event
+		out = append(out, Entry{At: e.At, Event: e, Message: msgs[e.MessageID], Now: events[i].now})
 	}
 	rows, err = s.pool.Query(ctx, `
 		SELECT id, message_id, template, recipient, subject, state, attempts, last_error,
@@ -131,6 +138,22 @@ func (s *Store) History(ctx context.Context, ticketID int64) ([]Entry, error) {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
 }
+
+// historySelect reads a ticket's events with the names of their agents and
+// departments as they are now; "" where an event has no id to read through.
+const historySelect = `
+	SELECT e.id, e.created_at, e.actor_kind, coalesce(e.actor_agent_id, e.actor_customer_id, 0), e.actor_name,
+	       e.action, e.old_value, e.new_value, e.detail, coalesce(e.message_id, 0),
+	       coalesce(e.old_agent_id, e.old_department_id, 0), coalesce(e.new_agent_id, e.new_department_id, 0),
+	       coalesce(actor.name, ''), coalesce(actor.email, ''),
+	       coalesce(oa.name, od.name, ''), coalesce(na.name, nd.name, '')
+	  FROM ticket_events e
+	  LEFT JOIN agents actor ON actor.id = e.actor_agent_id
+	  LEFT JOIN agents oa ON oa.id = e.old_agent_id
+	  LEFT JOIN agents na ON na.id = e.new_agent_id
+	  LEFT JOIN departments od ON od.id = e.old_department_id
+	  LEFT JOIN departments nd ON nd.id = e.new_department_id
+	 WHERE e.ticket_id = $1 ORDER BY e.id`
 
 func (s *Store) messages(ctx context.Context, ticketID int64) (map[int64]*Message, error) {
 	rows, err := s.pool.Query(ctx, `

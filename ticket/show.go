@@ -1,11 +1,30 @@
 package ticket
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 )
+
+// Show prints the ticket numbered number as WriteShow does, read from the
+// store; ErrNotFound when there is no such ticket.
+func (s *Store) Show(ctx context.Context, w io.Writer, number string) error {
+	tk, err := s.Get(ctx, number)
+	if err != nil {
+		return err
+	}
+	cc, err := Collaborators(ctx, s.pool, tk.ID)
+	if err != nil {
+		return err
+	}
+	history, err := s.History(ctx, tk.ID)
+	if err != nil {
+		return err
+	}
+	return WriteShow(w, tk, s.numbers, cc, history)
+}
 
 // WriteShow prints a ticket's fields and its whole history (messages, notes,
 // events and notices, in time order) for people to read.
@@ -44,7 +63,7 @@ func WriteShow(w io.Writer, tk *Ticket, numbers Numbering, collaborators []Conta
 	for _, e := range history {
 		switch {
 		case e.Event != nil:
-			p.f("%s  %s\n", stamp(e.At), describe(*e.Event))
+			p.f("%s  %s\n", stamp(e.At), describe(*e.Event, e.Now))
 			if m := e.Message; m != nil {
 				p.message(m)
 			}
@@ -96,13 +115,32 @@ func (p *printer) message(m *Message) {
 	}
 }
 
-func describe(e Event) string {
-	by := " by " + e.Actor.Name
-	if e.Actor.Name == "" {
+// Names are an event's actor and what its Old and New refer to, by the
+// names they carry now, read through the event's ids; "" where the event
+// has no id for one. History prints these, so that people read the names
+// they know today, and falls back to the text stored with the event.
+type Names struct {
+	Actor string
+	Old   string
+	New   string
+}
+
+func describe(e Event, now Names) string {
+	or := func(current, stored string) string {
+		if current != "" {
+			return current
+		}
+		return stored
+	}
+	by := " by " + or(now.Actor, e.Actor.Name)
+	if by == " by " {
 		by = " by " + string(e.Actor.Kind)
 	}
 	arrow := func(what string) string {
 		old, nw := e.Old, e.New
+		if e.Action == ActionAssigned || e.Action == ActionTransferred {
+			old, nw = or(now.Old, old), or(now.New, nw)
+		}
 		if old == "" {
 			old = "none"
 		}

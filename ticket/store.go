@@ -150,8 +150,17 @@ func (t *Tx) record(ctx context.Context, tk *Ticket, ev Event, msg *Message) (Ev
 	if ev.Action == ActionOpened {
 		sql = recordOnly
 	}
+	// The ids of what an assignment or transfer names, so that the event
+	// keeps meaning the same agent or department after a rename.
+	var oldAgent, newAgent, oldDept, newDept *int64
+	switch ev.Action {
+	case ActionAssigned:
+		oldAgent, newAgent = nullID(ev.OldID), nullID(ev.NewID)
+	case ActionTransferred:
+		oldDept, newDept = nullID(ev.OldID), nullID(ev.NewID)
+	}
 	err := t.tx.QueryRow(ctx, sql, tk.ID, ev.Actor.Kind, agentID, customerID, ev.Actor.String(), ev.Action,
-		ev.Old, ev.New, ev.Detail, msgID).Scan(&ev.ID, &ev.At)
+		ev.Old, ev.New, ev.Detail, msgID, oldAgent, newAgent, oldDept, newDept).Scan(&ev.ID, &ev.At)
 	if err != nil {
 		return ev, fmt.Errorf("ticket: record %s on %s: %w", ev.Action, tk.Number, err)
 	}
@@ -164,8 +173,9 @@ func (t *Tx) record(ctx context.Context, tk *Ticket, ev Event, msg *Message) (Ev
 
 const recordOnly = `
 	INSERT INTO ticket_events (ticket_id, actor_kind, actor_agent_id, actor_customer_id,
-	                           actor_name, action, old_value, new_value, detail, message_id)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	                           actor_name, action, old_value, new_value, detail, message_id,
+	                           old_agent_id, new_agent_id, old_department_id, new_department_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 	RETURNING id, created_at`
 
 const recordAndTouch = `

@@ -5,6 +5,11 @@
 // ticket row, writes the change and its history event, and hands the events to
 // a Notifier that enqueues the notices in the same transaction. A change that
 // rolls back therefore leaves no trace and sends nothing.
+//
+// An actor's changes come in by one door, Tx.Apply (Store.Apply on its own):
+// an agent's mail commands, the command line's ticket commands and a
+// customer's mail all name their changes as Ops, which Apply checks, looks
+// up and makes in one order, or refuses as a whole with a *Refusal.
 package ticket
 
 import (
@@ -204,6 +209,8 @@ type Event struct {
 	Action    Action
 	Old       string
 	New       string
+	OldID     int64 // the agent (assigned) or department (transferred) Old names; 0 for none
+	NewID     int64 // the same for New: the names stay as written, the ids say whom they meant
 	Detail    string
 	MessageID int64 // the message this event wrote, if any
 }

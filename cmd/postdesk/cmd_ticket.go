@@ -50,7 +50,7 @@ func ticketList(ctx context.Context, a *app, args []string) int {
 	}
 	defer store.Pool().Close()
 	if f.Department != "" {
-		if _, err := ticket.FindDepartment(ctx, store.Pool(), f.Department); err != nil {
+		if _, err := store.Department(ctx, f.Department); err != nil {
 			return a.fail("no department named %q", f.Department)
 		}
 	}
@@ -88,22 +88,11 @@ func ticketShow(ctx context.Context, a *app, args []string) int {
 		return a.configOrFail(err)
 	}
 	defer store.Pool().Close()
-	tk, err := store.Get(ctx, fs.Arg(0))
+	err = store.Show(ctx, a.stdout, fs.Arg(0))
 	if errors.Is(err, ticket.ErrNotFound) {
 		return a.fail("no ticket numbered %s", fs.Arg(0))
 	}
 	if err != nil {
-		return a.fail("%v", err)
-	}
-	cc, err := ticket.Collaborators(ctx, store.Pool(), tk.ID)
-	if err != nil {
-		return a.fail("%v", err)
-	}
-	history, err := store.History(ctx, tk.ID)
-	if err != nil {
-		return a.fail("%v", err)
-	}
-	if err := ticket.WriteShow(a.stdout, tk, store.Numbering(), cc, history); err != nil {
 		return a.fail("%v", err)
 	}
 	return 0

@@ -74,27 +74,20 @@ func ticketWork(ctx context.Context, a *app, wc workCommand, args []string) int 
 	defer store.Pool().Close()
 	actor := ticket.System("admin (postdesk CLI)")
 	if *as != "" {
-		agent, err := ticket.FindAgent(ctx, store.Pool(), *as)
-		if err != nil || !agent.Active {
+		agent, err := store.ActiveAgent(ctx, *as)
+		if err != nil {
 			return a.fail("no active agent %q", *as)
 		}
 		actor = ticket.AgentActor(agent)
 	}
-	err = store.InTx(ctx, func(tx *ticket.Tx) error {
-		tk, err := tx.LockNumber(ctx, number)
-		if err != nil {
-			return err
-		}
-		return applyWork(ctx, tx, tk, actor, wc.name, arg, *note, *resolve)
-	})
+	tk, err := store.Apply(ctx, number, actor, workOps(wc.name, arg, *note, *resolve)...)
+	var refusal *ticket.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		return a.fail("%s", refusalWords(refusal))
 	case errors.Is(err, ticket.ErrNotFound) && strings.Contains(err.Error(), "ticket "+number):
 		return a.fail("no ticket numbered %s", number)
 	case err != nil:
-		return a.fail("%v", err)
-	}
-	tk, err := store.Get(ctx, number)
-	if err != nil {
 		return a.fail("%v", err)
 	}
 	fmt.Fprintf(a.stdout, "ticket %s: %s, %s, %s, assignee %s\n", tk.Number, tk.Status, tk.Priority, tk.DepartmentName,
@@ -102,57 +95,50 @@ func ticketWork(ctx context.Context, a *app, wc workCommand, args []string) int 
 	return 0
 }
 
-func applyWork(ctx context.Context, tx *ticket.Tx, tk *ticket.Ticket, actor ticket.Actor, cmd, arg, note string, resolve bool) error {
-	db := tx.DB()
+// workOps are the changes a ticket command asks for, made by the same door
+// as an agent's mail commands.
+func workOps(cmd, arg, note string, resolve bool) []ticket.Op {
 	switch cmd {
 	case "reply", "note":
-		kind := ticket.KindReply
+		kind := ticket.OpReply
 		if cmd == "note" {
-			kind = ticket.KindNote
+			kind = ticket.OpNote
 		}
-		if strings.TrimSpace(arg) == "" {
-			return fmt.Errorf("%w: the %s has no text", ticket.ErrInvalid, cmd)
-		}
-		if _, err := tx.AddMessage(ctx, tk, ticket.Message{Kind: kind, Author: actor, Body: strings.TrimSpace(arg)}); err != nil {
-			return err
-		}
+		ops := []ticket.Op{{Kind: kind, Message: &ticket.Message{Body: strings.TrimSpace(arg)}}}
 		if resolve {
-			return tx.SetStatus(ctx, tk, actor, ticket.StatusResolved)
+			ops = append(ops, ticket.Op{Kind: ticket.OpStatus, Value: string(ticket.StatusResolved)})
 		}
-		return nil
+		return ops
 	case "assign":
 		if strings.EqualFold(arg, "none") {
-			return tx.Assign(ctx, tk, actor, 0)
+			arg = ""
 		}
-		agent, err := ticket.FindAgent(ctx, db, arg)
-		if err != nil || !agent.Active {
-			return fmt.Errorf("%w: no active agent %q", ticket.ErrNotFound, arg)
-		}
-		return tx.Assign(ctx, tk, actor, agent.ID)
+		return []ticket.Op{{Kind: ticket.OpAssign, Value: arg}}
 	case "transfer":
-		dep, err := ticket.FindDepartment(ctx, db, arg)
-		if err != nil || !dep.Active {
-			return fmt.Errorf("%w: no department %q", ticket.ErrNotFound, arg)
-		}
 		var n *ticket.Message
 		if strings.TrimSpace(note) != "" {
-			n = &ticket.Message{Kind: ticket.KindNote, Author: actor, Body: strings.TrimSpace(note)}
+			n = &ticket.Message{Body: strings.TrimSpace(note)}
 		}
-		return tx.Transfer(ctx, tk, actor, dep.ID, n)
+		return []ticket.Op{{Kind: ticket.OpTransfer, Value: arg, Message: n}}
 	case "status":
-		s, err := ticket.ParseStatus(arg)
-		if err != nil {
-			return err
-		}
-		return tx.SetStatus(ctx, tk, actor, s)
+		return []ticket.Op{{Kind: ticket.OpStatus, Value: arg}}
 	case "priority":
-		p, err := ticket.ParsePriority(arg)
-		if err != nil {
-			return err
-		}
-		return tx.SetPriority(ctx, tk, actor, p)
+		return []ticket.Op{{Kind: ticket.OpPriority, Value: arg}}
 	}
-	return fmt.Errorf("unknown ticket command %q", cmd)
+	return []ticket.Op{{Kind: ticket.OpKind(cmd)}}
+}
+
+// refusalWords says what was refused as the command line always has.
+func refusalWords(r *ticket.Refusal) string {
+	switch r.Op.Kind {
+	case ticket.OpAssign:
+		return fmt.Sprintf("no active agent %q", r.Op.Value)
+	case ticket.OpTransfer:
+		return fmt.Sprintf("no department %q", r.Op.Value)
+	case ticket.OpReply, ticket.OpNote:
+		return fmt.Sprintf("the %s has no text", r.Op.Kind)
+	}
+	return r.Error()
 }
 
 // readText returns arg, or standard input when arg is "-".
