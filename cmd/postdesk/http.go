@@ -153,16 +153,10 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, counts["pending"])
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, oldest)
 
-	if rows, err := c.pool.Query(ctx, `SELECT name, extract(epoch FROM imap_polled_at)::float8 FROM mailboxes
-		WHERE active AND kind = 'imap' AND imap_polled_at IS NOT NULL`); err == nil {
-		for rows.Next() {
-			var name string
-			var at float64
-			if rows.Scan(&name, &at) == nil {
-				ch <- prometheus.MustNewConstMetric(c.lastPoll, prometheus.GaugeValue, at, name)
-			}
+	if polled, err := poller.LastPolls(ctx, c.pool); err == nil {
+		for name, at := range polled {
+			ch <- prometheus.MustNewConstMetric(c.lastPoll, prometheus.GaugeValue, float64(at.UnixNano())/1e9, name)
 		}
-		rows.Close()
 	}
 	for _, s := range c.polls.Status() {
 		state := strings.ToLower(s.State)

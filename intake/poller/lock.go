@@ -133,3 +133,24 @@ func (l *lockConn) close() {
 	defer cancel()
 	_ = l.conn.Close(ctx)
 }
+
+// LastPolls returns when each active IMAP mailbox was last polled
+// completely, by any replica: the poller writes that time, so it also
+// reads it for the metrics.
+func LastPolls(ctx context.Context, db ticket.Querier) (map[string]time.Time, error) {
+	rows, err := db.Query(ctx, `SELECT name, imap_polled_at FROM mailboxes
+		WHERE active AND kind = 'imap' AND imap_polled_at IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("poller: last polls: %w", err)
+	}
+	out := map[string]time.Time{}
+	var name string
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&name, &at}, func() error {
+		out[name] = at
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("poller: last polls: %w", err)
+	}
+	return out, nil
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,20 @@ func backlogScenario(t *testing.T, srv *testServer, folder, after string, expung
 	v, last, polled := db.state(t, "imap-help")
 	if v != validity || last != lastUID || !polled {
 		t.Errorf("stored state = (%d, %d, polled %v), want (%d, %d, true)", v, last, polled, validity, lastUID)
+	}
+	// What the metrics show as the mailbox's last complete poll, by any
+	// replica: this poll, and no mailbox that is not polled over IMAP.
+	polls, err := LastPolls(context.Background(), db.pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range polls {
+		if !strings.HasPrefix(name, "imap-") {
+			t.Errorf("last polls list %q, which is not an IMAP mailbox", name)
+		}
+	}
+	if at := polls["imap-help"]; at.IsZero() {
+		t.Errorf("last poll of imap-help = %v, want the poll just made", at)
 	}
 
 	msgs := pr.list(folder)
