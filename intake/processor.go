@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/postdesk/postdesk/intake/parse"
-	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -34,9 +33,6 @@ type Options struct {
 	AgentMail AgentMailPolicy
 	Logger    *slog.Logger
 	Metrics   *Metrics
-	// Answers queues the replies to agents whose mail was refused; nil
-	// sends none.
-	Answers *mailer.Notifier
 	// GroupCommit tunes how mails that arrive together share a commit.
 	GroupCommit GroupCommit
 }

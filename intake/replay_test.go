@@ -20,7 +20,6 @@ func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Noti
 	t.Helper()
 	store, n := notifyingStore(t)
 	r := newRig(t, store, func(o *intake.Options, _ *intake.ListenerConfig) {
-		o.Answers = n
 		if first != nil {
 			first(o)
 		}
@@ -33,7 +32,7 @@ func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Noti
 func (r *rig) reconfigured(n *mailer.Notifier, mod func(*intake.Options)) *intake.Processor {
 	r.t.Helper()
 	opts := intake.Options{MessageIDDomain: "bank.example", ReplySecret: replySecret,
-		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: quietLogger(), Answers: n}
+		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: quietLogger()}
 	if mod != nil {
 		mod(&opts)
 	}

@@ -79,7 +79,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	iopts := intakeOptions(cfg, log.With("component", "intake"))
-	iopts.Answers, iopts.Metrics = notifier, intake.NewMetrics(reg)
+	iopts.Metrics = intake.NewMetrics(reg)
 	proc, err := intake.NewProcessor(ctx, store, iopts)
 	if err != nil {
 		return a.fail("%v", err)

@@ -1,108 +1,90 @@
-package mailer
+package notice
 
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// Recipient kinds, as outbound_mails.recipient_kind stores them.
-const (
-	kindCustomer     = "customer"
-	kindCollaborator = "collaborator"
-	kindAgent        = "agent"
-	kindDepartment   = "department"
-)
-
-// recipient is one address a notice goes to.
-type recipient struct {
-	Name   string
-	Email  string
-	Kind   string
-	ID     int64  // agent id, or customer id for customers and collaborators
-	Secret []byte // the agent's reply-address secret
-}
-
-func agentRecipient(a ticket.Agent) recipient {
-	return recipient{Name: a.Name, Email: a.Email, Kind: kindAgent, ID: a.ID, Secret: a.Secret}
+func agentRecipient(a ticket.Agent) Recipient {
+	return Recipient{Name: a.Name, Email: a.Email, Kind: KindAgent, ID: a.ID, Secret: a.Secret}
 }
 
 // customer returns the ticket's customer.
-func customer(tk *ticket.Ticket) recipient {
-	return recipient{Name: tk.CustomerName, Email: tk.CustomerEmail, Kind: kindCustomer, ID: tk.CustomerID}
+func customer(tk *ticket.Ticket) Recipient {
+	return Recipient{Name: tk.CustomerName, Email: tk.CustomerEmail, Kind: KindCustomer, ID: tk.CustomerID}
 }
 
 // customerSide returns the ticket's customer and its collaborators.
-func customerSide(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]recipient, error) {
-	out := []recipient{customer(tk)}
+func customerSide(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]Recipient, error) {
+	out := []Recipient{customer(tk)}
 	// ticket.Collaborators does not return ids, and the signed reply
 	// address of a collaborator needs one.
 	rows, err := q.Query(ctx, `
 		SELECT c.id, c.email, c.name FROM collaborators x JOIN customers c ON c.id = x.customer_id
 		 WHERE x.ticket_id = $1 ORDER BY x.created_at, c.email`, tk.ID)
 	if err != nil {
-		return nil, fmt.Errorf("mailer: collaborators of %s: %w", tk.Number, err)
+		return nil, fmt.Errorf("notice: collaborators of %s: %w", tk.Number, err)
 	}
-	collabs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (recipient, error) {
-		rc := recipient{Kind: kindCollaborator}
+	collabs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Recipient, error) {
+		rc := Recipient{Kind: KindCollaborator}
 		return rc, r.Scan(&rc.ID, &rc.Email, &rc.Name)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mailer: collaborators of %s: %w", tk.Number, err)
+		return nil, fmt.Errorf("notice: collaborators of %s: %w", tk.Number, err)
 	}
 	return append(out, collabs...), nil
 }
 
 // department returns the active agents of a department and its notice
 // address, if it has one.
-func department(ctx context.Context, q ticket.Querier, id int64) ([]recipient, error) {
+func department(ctx context.Context, q ticket.Querier, id int64) ([]Recipient, error) {
 	d, agents, err := ticket.DepartmentAndAgents(ctx, q, id)
 	if err != nil {
-		return nil, fmt.Errorf("mailer: %w", err)
+		return nil, fmt.Errorf("notice: %w", err)
 	}
-	out := make([]recipient, 0, len(agents)+1)
+	out := make([]Recipient, 0, len(agents)+1)
 	for _, a := range agents {
 		out = append(out, agentRecipient(a))
 	}
 	if d.Email != "" {
-		out = append(out, recipient{Name: d.Name, Email: d.Email, Kind: kindDepartment})
+		out = append(out, Recipient{Name: d.Name, Email: d.Email, Kind: KindDepartment})
 	}
 	return out, nil
 }
 
 // activeAgent returns agent id as a recipient; ok is false for an inactive
 // or missing agent.
-func activeAgent(ctx context.Context, q ticket.Querier, id int64) (r recipient, ok bool, err error) {
+func activeAgent(ctx context.Context, q ticket.Querier, id int64) (r Recipient, ok bool, err error) {
 	if id == 0 {
 		return r, false, nil
 	}
 	a, err := ticket.AgentByID(ctx, q, id)
 	if err != nil {
-		return r, false, fmt.Errorf("mailer: %w", err)
+		return r, false, fmt.Errorf("notice: %w", err)
 	}
 	return agentRecipient(a), a.Active, nil
 }
 
 // assigneeOrDepartment is who hears about a ticket: its assignee, or the
 // department when nobody (active) has it.
-func assigneeOrDepartment(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]recipient, error) {
+func assigneeOrDepartment(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]Recipient, error) {
 	a, ok, err := activeAgent(ctx, q, tk.AssigneeID)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		return []recipient{a}, nil
+		return []Recipient{a}, nil
 	}
 	return department(ctx, q, tk.DepartmentID)
 }
 
 // workers returns the active agents who worked a ticket: its assignee,
 // earlier assignees, and the authors of its replies and notes.
-func workers(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]recipient, error) {
+func workers(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]Recipient, error) {
 	// Assignment events keep the agent's name, not the id: a name counts
 	// only when exactly one agent carries it, so that a namesake is never
 	// told about a ticket they did not work.
@@ -117,13 +99,13 @@ func workers(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]recipi
 		                            AND (SELECT count(*) FROM agents n WHERE lower(n.name) = lower(e.new_value)) = 1))
 		 ORDER BY id`, tk.ID, tk.AssigneeID)
 	if err != nil {
-		return nil, fmt.Errorf("mailer: agents of %s: %w", tk.Number, err)
+		return nil, fmt.Errorf("notice: agents of %s: %w", tk.Number, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, fmt.Errorf("mailer: agents of %s: %w", tk.Number, err)
+		return nil, fmt.Errorf("notice: agents of %s: %w", tk.Number, err)
 	}
-	out := make([]recipient, 0, len(ids))
+	out := make([]Recipient, 0, len(ids))
 	for _, id := range ids {
 		r, ok, err := activeAgent(ctx, q, id)
 		if err != nil {
@@ -134,22 +116,4 @@ func workers(ctx context.Context, q ticket.Querier, tk *ticket.Ticket) ([]recipi
 		}
 	}
 	return out, nil
-}
-
-// isOurs reports whether addr is one of our mailboxes or a +tag of one:
-// mail sent there would come back in as a new ticket.
-func (o Options) isOurs(addr string) bool {
-	a := strings.ToLower(strings.TrimSpace(addr))
-	if _, ok := o.Mailboxes[a]; ok {
-		return true
-	}
-	local, domain, found := strings.Cut(a, "@")
-	if !found {
-		return false
-	}
-	if i := strings.IndexByte(local, '+'); i >= 0 {
-		_, ok := o.Mailboxes[local[:i]+"@"+domain]
-		return ok
-	}
-	return false
 }
