@@ -111,8 +111,9 @@ func (t *Tx) claimed(id int64) error {
 	return t.claim(id)
 }
 
-// DB is the underlying transaction, for callers (intake, mailer) that write
-// their own rows in the same transaction.
+// DB is the underlying transaction, for callers that read or write their
+// own rows in the same transaction (the intake; ticket/notice reads the
+// people to tell through it).
 func (t *Tx) DB() pgx.Tx { return t.tx }
 
 // Store is the store this transaction belongs to.
