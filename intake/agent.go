@@ -295,7 +295,7 @@ func (d *delivery) refuse(ctx context.Context, tk *ticket.Ticket, agent ticket.A
 		New: agent.Email, Detail: why}); err != nil {
 		return d.res, err
 	}
-	if err := d.answer(ticket.AnswerCommandError, tk, agent, why); err != nil {
+	if err := d.answer(ctx, ticket.AnswerCommandError, tk, agent, why); err != nil {
 		return d.res, err
 	}
 	d.res.Outcome, d.res.Reason = OutcomeRejected, why
@@ -304,9 +304,9 @@ func (d *delivery) refuse(ctx context.Context, tk *ticket.Ticket, agent ticket.A
 
 // answer queues a reply to the agent's own mail, in this transaction: the
 // domain plans it like any notice.
-func (d *delivery) answer(kind ticket.AnswerKind, tk *ticket.Ticket, agent ticket.Agent, why string) error {
+func (d *delivery) answer(ctx context.Context, kind ticket.AnswerKind, tk *ticket.Ticket, agent ticket.Agent, why string) error {
 	box, _ := d.mailbox()
-	return d.tx.Answer(ticket.AgentAnswer{
+	return d.tx.Answer(ctx, ticket.AgentAnswer{
 		Kind: kind, Ticket: tk, Agent: agent, Mailbox: box.Address,
 		Subject: d.msg.Subject, MessageID: d.msg.MessageID, Date: d.msg.Date, Error: why,
 	})

@@ -53,7 +53,7 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 		}
 		// Tell the agent at their real address: if they wrote it, they learn
 		// why nothing ran; if someone else did, they learn of the attempt.
-		if err := d.answer(ticket.AnswerUnauthenticated, tk, *agent, why); err != nil {
+		if err := d.answer(ctx, ticket.AnswerUnauthenticated, tk, *agent, why); err != nil {
 			return d.res, err
 		}
 		if d.p.opts.AgentMail.Quarantine {
@@ -150,7 +150,7 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 			if how := d.authenticated(*agent, threading{}); how == "" {
 				why := fmt.Sprintf("mail from agent address %s with commands could not be authenticated "+
 					"(no trusted DKIM/SPF pass): no ticket opened", from.Address)
-				if err := d.answer(ticket.AnswerUnauthenticated, nil, *agent, why); err != nil {
+				if err := d.answer(ctx, ticket.AnswerUnauthenticated, nil, *agent, why); err != nil {
 					return d.res, err
 				}
 				return d.keep(ctx, OutcomeQuarantined, why)
@@ -161,7 +161,7 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 				}
 			}
 			if perr != nil {
-				if err := d.answer(ticket.AnswerCommandError, nil, *agent, perr.Error()); err != nil {
+				if err := d.answer(ctx, ticket.AnswerCommandError, nil, *agent, perr.Error()); err != nil {
 					return d.res, err
 				}
 				return d.keep(ctx, OutcomeRejected, perr.Error())

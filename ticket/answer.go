@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -34,7 +35,7 @@ type AgentAnswer struct {
 
 // Answer queues an answer to an agent's own mail in this transaction: a
 // Change without an event that the Notifier turns into the notice.
-func (t *Tx) Answer(a AgentAnswer) error {
+func (t *Tx) Answer(_ context.Context, a AgentAnswer) error {
 	switch a.Kind {
 	case AnswerCommandError, AnswerUnauthenticated:
 	default:

@@ -270,11 +270,11 @@ func TestAgentAnswers(t *testing.T) {
 	tk, _ := f.open("jane-1@user.com")
 	sent := time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)
 	got := f.inTx(func(tx *ticket.Tx) error {
-		if err := tx.Answer(ticket.AgentAnswer{Kind: ticket.AnswerCommandError, Ticket: tk, Agent: f.org.Ken,
+		if err := tx.Answer(f.ctx, ticket.AgentAnswer{Kind: ticket.AnswerCommandError, Ticket: tk, Agent: f.org.Ken,
 			Subject: "Re: down", MessageID: "ken-7@bank.example", Date: sent, Error: "no such department"}); err != nil {
 			return err
 		}
-		return tx.Answer(ticket.AgentAnswer{Kind: ticket.AnswerUnauthenticated, Agent: f.org.Ken, Mailbox: "outage@bank.example",
+		return tx.Answer(f.ctx, ticket.AgentAnswer{Kind: ticket.AnswerUnauthenticated, Agent: f.org.Ken, Mailbox: "outage@bank.example",
 			Subject: "#close everything", MessageID: "forged-1@elsewhere.example", Error: "no proof"})
 	})
 	wantTold(t, got, "ken.jay@bank.example agent_command_error", "ken.jay@bank.example agent_unauthenticated")
@@ -293,7 +293,7 @@ func TestAgentAnswers(t *testing.T) {
 		{Kind: ticket.AnswerCommandError},
 		{Kind: ticket.AnswerCommandError, Agent: ticket.Agent{Email: "Support+x@bank.example"}},
 	} {
-		err := f.org.Store.InTx(f.ctx, func(tx *ticket.Tx) error { return tx.Answer(a) })
+		err := f.org.Store.InTx(f.ctx, func(tx *ticket.Tx) error { return tx.Answer(f.ctx, a) })
 		if err == nil {
 			t.Errorf("answer %+v accepted", a)
 		}
