@@ -9,8 +9,6 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/postdesk/postdesk/intake/parse"
-	"github.com/postdesk/postdesk/mailer"
-	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -261,21 +259,19 @@ func (d *delivery) refuse(ctx context.Context, tk *ticket.Ticket, agent ticket.A
 		New: agent.Email, Detail: why}); err != nil {
 		return d.res, err
 	}
-	if err := d.answer(ctx, templates.AgentCommandError, tk, agent, why); err != nil {
+	if err := d.answer(ctx, ticket.AnswerCommandError, tk, agent, why); err != nil {
 		return d.res, err
 	}
 	d.res.Outcome, d.res.Reason = OutcomeRejected, why
 	return d.res, d.finish(ctx, tk.ID)
 }
 
-// answer queues a reply to the agent's own mail, in this transaction.
-func (d *delivery) answer(ctx context.Context, template string, tk *ticket.Ticket, agent ticket.Agent, why string) error {
-	if d.p.opts.Answers == nil {
-		return nil
-	}
+// answer queues a reply to the agent's own mail, in this transaction: the
+// domain plans it like any notice.
+func (d *delivery) answer(ctx context.Context, kind ticket.AnswerKind, tk *ticket.Ticket, agent ticket.Agent, why string) error {
 	box, _ := d.mailbox()
-	return d.p.opts.Answers.NotifyAgent(ctx, d.tx.DB(), mailer.AgentNotice{
-		Template: template, Ticket: tk, Agent: agent, Mailbox: box.Address,
+	return d.tx.Answer(ctx, ticket.AgentAnswer{
+		Kind: kind, Ticket: tk, Agent: agent, Mailbox: box.Address,
 		Subject: d.msg.Subject, MessageID: d.msg.MessageID, Date: d.msg.Date, Error: why,
 	})
 }

@@ -5,20 +5,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/intake"
-	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// newAnsweringRig is a rig whose store queues real notices and whose
-// processor answers refused agent mail through the mailer.
+// newAnsweringRig is a rig whose store queues real notices, among them
+// the answers to refused agent mail.
 func newAnsweringRig(t *testing.T) *rig {
 	t.Helper()
-	store, n := notifyingStore(t)
-	return newRig(t, store, func(o *intake.Options, _ *listener.Config) { o.Answers = n })
+	store, _ := notifyingStore(t)
+	return newRig(t, store, nil)
 }
 
 // notifyingStore is a store over a fresh database whose changes queue

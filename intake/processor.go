@@ -14,7 +14,6 @@ import (
 
 	"github.com/postdesk/postdesk/intake/groupcommit"
 	"github.com/postdesk/postdesk/intake/parse"
-	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -35,9 +34,6 @@ type Options struct {
 	AgentMail AgentMailPolicy
 	Logger    *slog.Logger
 	Metrics   *Metrics
-	// Answers queues the replies to agents whose mail was refused; nil
-	// sends none.
-	Answers *mailer.Notifier
 	// GroupCommit tunes how mails that arrive together share a commit;
 	// MaxMembers 1 gives each mail a transaction of its own.
 	GroupCommit groupcommit.Options

@@ -21,7 +21,6 @@ func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Noti
 	t.Helper()
 	store, n := notifyingStore(t)
 	r := newRig(t, store, func(o *intake.Options, _ *listener.Config) {
-		o.Answers = n
 		if first != nil {
 			first(o)
 		}
@@ -34,7 +33,7 @@ func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Noti
 func (r *rig) reconfigured(n *mailer.Notifier, mod func(*intake.Options)) *intake.Processor {
 	r.t.Helper()
 	opts := intake.Options{MessageIDDomain: "bank.example", ReplySecret: replySecret,
-		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: quietLogger(), Answers: n}
+		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: quietLogger()}
 	if mod != nil {
 		mod(&opts)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -54,7 +53,7 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 		}
 		// Tell the agent at their real address: if they wrote it, they learn
 		// why nothing ran; if someone else did, they learn of the attempt.
-		if err := d.answer(ctx, templates.AgentUnauthenticated, tk, *agent, why); err != nil {
+		if err := d.answer(ctx, ticket.AnswerUnauthenticated, tk, *agent, why); err != nil {
 			return d.res, err
 		}
 		if d.p.opts.AgentMail.Quarantine {
@@ -152,7 +151,7 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 			if how := d.authenticated(*agent, threading{}); how == "" {
 				why := fmt.Sprintf("mail from agent address %s with commands could not be authenticated "+
 					"(no trusted DKIM/SPF pass): no ticket opened", from.Address)
-				if err := d.answer(ctx, templates.AgentUnauthenticated, nil, *agent, why); err != nil {
+				if err := d.answer(ctx, ticket.AnswerUnauthenticated, nil, *agent, why); err != nil {
 					return d.res, err
 				}
 				return d.keep(ctx, OutcomeQuarantined, why)
@@ -163,7 +162,7 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 				}
 			}
 			if perr != nil {
-				if err := d.answer(ctx, templates.AgentCommandError, nil, *agent, perr.Error()); err != nil {
+				if err := d.answer(ctx, ticket.AnswerCommandError, nil, *agent, perr.Error()); err != nil {
 					return d.res, err
 				}
 				return d.keep(ctx, OutcomeRejected, perr.Error())

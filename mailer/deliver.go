@@ -7,27 +7,22 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// queued is a claimed outbound_mails row.
+// queued is a notice claimed from the outbox.
 type queued struct {
-	ID        int64
-	TicketID  int64
-	Number    string // the ticket's, for logs
-	MessageID string
-	Template  string
-	Recipient string
-	From      string
-	Subject   string
-	Raw       []byte // nil while only the draft exists
-	Draft     []byte
-	Attempts  int
+	ticket.QueuedMail
 	// failed says why the notice could not be rendered: it is not sent.
 	failed string
+}
+
+func queuedOf(mails []ticket.QueuedMail) []queued {
+	out := make([]queued, len(mails))
+	for i, m := range mails {
+		out[i] = queued{QueuedMail: m}
+	}
+	return out
 }
 
 // outcome of one delivery attempt.
@@ -71,11 +66,12 @@ func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	// The lease runs from the claim: rendering the drafts comes out of it.
 	claimed := time.Now()
 	err := w.store.InTx(dbctx, func(t *ticket.Tx) error {
-		var err error
-		if rows, err = claim(dbctx, t.DB(), w.queue.BatchSize, w.lease); err != nil {
+		mails, err := t.ClaimMails(dbctx, w.queue.BatchSize, w.lease)
+		if err != nil {
 			return err
 		}
-		return w.renderDrafts(dbctx, t.DB(), rows)
+		rows = queuedOf(mails)
+		return w.renderDrafts(dbctx, t, rows)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("mailer: deliver: claim: %w", err)
@@ -86,16 +82,12 @@ func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	// Marks go over one connection with asynchronous commit: this process
 	// dying cannot lose them (PostgreSQL has them), and only a crash of the
 	// database server itself could, which would resend a notice once.
-	conn, err := w.store.Pool().Acquire(dbctx)
+	marks, err := w.store.OutboxMarks(dbctx)
 	if err != nil {
 		return len(rows), w.release(dbctx, rows, fmt.Errorf("mailer: deliver: %w", err))
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(dbctx, `SET synchronous_commit = off`); err != nil {
-		return len(rows), w.release(dbctx, rows, fmt.Errorf("mailer: deliver: %w", err))
-	}
-	defer conn.Exec(dbctx, `RESET synchronous_commit`) //nolint:errcheck // the pool discards a broken conn
-	mark := func(i int, r result) error { return w.record(dbctx, conn, rows[i], r) }
+	defer marks.Close()
+	mark := func(i int, r result) error { return w.record(dbctx, marks, rows[i], r) }
 	done, err := w.sendAll(ctx, claimed, rows, mark)
 	if err != nil {
 		return len(rows), w.release(dbctx, rows[done:], err)
@@ -113,49 +105,10 @@ func (w *Worker) release(ctx context.Context, rows []queued, cause error) error 
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	_, err := w.store.Pool().Exec(ctx, `UPDATE outbound_mails SET next_attempt_at = clock_timestamp()
-		WHERE id = ANY($1) AND state = 'pending'`, ids)
-	if err != nil && cause == nil {
-		cause = fmt.Errorf("mailer: release: %w", err)
+	if err := w.store.ReleaseMails(ctx, ids); err != nil && cause == nil {
+		cause = fmt.Errorf("mailer: %w", err)
 	}
 	return cause
-}
-
-func scanQueued(r pgx.CollectableRow) (queued, error) {
-	var q queued
-	err := r.Scan(&q.ID, &q.TicketID, &q.Number, &q.MessageID, &q.Template, &q.Recipient, &q.From, &q.Subject,
-		&q.Raw, &q.Draft, &q.Attempts)
-	return q, err
-}
-
-func claim(ctx context.Context, tx pgx.Tx, limit int, lease time.Duration) ([]queued, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT id, coalesce(ticket_id, 0), coalesce((SELECT number FROM tickets t WHERE t.id = ticket_id), ''),
-		       message_id, template, recipient, mail_from, subject, rendered, draft, attempts
-		  FROM outbound_mails
-		 WHERE state = 'pending' AND next_attempt_at <= clock_timestamp()
-		 ORDER BY next_attempt_at, id -- the pending index: sent rows are never scanned
-		 LIMIT $1
-		   FOR UPDATE SKIP LOCKED`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, scanQueued)
-	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(out))
-	for i, q := range out {
-		ids[i] = q.ID
-	}
-	if _, err := tx.Exec(ctx, `UPDATE outbound_mails SET next_attempt_at = clock_timestamp() + $2::float8 * interval '1 second'
-		WHERE id = ANY($1)`, ids, lease.Seconds()); err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
-	}
-	return out, nil
 }
 
 // sendAll sends the rows over one connection and marks each one's fate as
@@ -232,13 +185,10 @@ func (w *Worker) sendAll(ctx context.Context, started time.Time, rows []queued, 
 
 // record writes one notice's fate. A notice that will never go out also
 // gets a delivery_failed event on its ticket, in one transaction.
-func (w *Worker) record(ctx context.Context, conn *pgxpool.Conn, row queued, r result) error {
+func (w *Worker) record(ctx context.Context, marks *ticket.OutboxMarks, row queued, r result) error {
 	switch r.outcome {
 	case sent:
-		if _, err := conn.Exec(ctx, `
-			UPDATE outbound_mails
-			   SET state = 'sent', sent_at = clock_timestamp(), attempts = attempts + 1, last_error = ''
-			 WHERE id = $1`, row.ID); err != nil {
+		if err := marks.Sent(ctx, row.ID); err != nil {
 			return fmt.Errorf("mark sent %s: %w", row.MessageID, err)
 		}
 		return nil
@@ -246,11 +196,7 @@ func (w *Worker) record(ctx context.Context, conn *pgxpool.Conn, row queued, r r
 		attempts := row.Attempts + 1
 		if attempts < w.queue.MaxAttempts {
 			delay := w.backoff(attempts)
-			if _, err := conn.Exec(ctx, `
-				UPDATE outbound_mails
-				   SET attempts = $2, last_error = $3,
-				       next_attempt_at = clock_timestamp() + $4::float8 * interval '1 second'
-				 WHERE id = $1`, row.ID, attempts, r.text, delay.Seconds()); err != nil {
+			if err := marks.Retry(ctx, row.ID, attempts, r.text, delay); err != nil {
 				return fmt.Errorf("reschedule %s: %w", row.MessageID, err)
 			}
 			return nil
@@ -263,9 +209,7 @@ func (w *Worker) record(ctx context.Context, conn *pgxpool.Conn, row queued, r r
 	w.log.Warn("notice not delivered", "ticket", row.Number, "message_id", row.MessageID,
 		"recipient", row.Recipient, "reply", r.text)
 	return w.store.InTx(ctx, func(t *ticket.Tx) error {
-		if _, err := t.DB().Exec(ctx, `
-			UPDATE outbound_mails SET state = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-			row.ID, r.text); err != nil {
+		if err := t.MarkFailed(ctx, row.ID, r.text); err != nil {
 			return fmt.Errorf("mark failed %s: %w", row.MessageID, err)
 		}
 		if row.TicketID == 0 {

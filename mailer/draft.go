@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/ticket/notice"
 )
 
 // draft is a notice that is decided, addressed and numbered but not yet
-// rendered. The transaction of a change stores it (outbound_mails.draft,
+// rendered. The transaction of a change stores it in the outbox (the draft,
 // with the Message-ID, sender, recipient and subject in their columns); the
 // worker that claims it renders the body, composes the MIME message, stores
 // that as the notice's raw mail and sends it. Everything the notice says is
@@ -54,48 +53,48 @@ type head struct {
 
 // draftOf decides everything about a notice but its body: Message-ID,
 // sender, subject, signed Reply-To and the thread it continues.
-func (n *Notifier) draftOf(nt *notice, thread []string) (outbound, draft, error) {
-	tk := nt.ticket
+func (n *Notifier) draftOf(nt *notice.Notice, thread []string) (ticket.Outgoing, draft, error) {
+	tk := nt.Ticket
 	dept := ""
 	if tk != nil {
 		dept = tk.DepartmentName
 	}
 	data := n.data(nt)
-	subject, err := n.opts.Templates.RenderSubject(nt.template, dept, data)
+	subject, err := n.opts.Templates.RenderSubject(nt.Template, dept, data)
 	if err != nil {
-		return outbound{}, draft{}, fmt.Errorf("mailer: %w", err)
+		return ticket.Outgoing{}, draft{}, fmt.Errorf("mailer: %w", err)
 	}
 	if tk != nil {
 		subject = n.numbers.Subject(tk.Number, subject)
 	}
-	fromName, from := n.opts.sender(tk, nt.mailbox)
+	fromName, from := n.opts.sender(tk, nt.Mailbox)
 	id, err := newMessageID(n.opts.MessageIDDomain)
 	if err != nil {
-		return outbound{}, draft{}, err
+		return ticket.Outgoing{}, draft{}, err
 	}
 	d := draft{
-		Template: nt.template, Department: dept, Data: data, FromName: fromName, ToName: nt.to.Name,
-		AutoSubmitted: nt.autoSubmitted, Date: time.Now(), Attach: nt.attach && nt.message != nil,
+		Template: nt.Template, Department: dept, Data: data, FromName: fromName, ToName: nt.To.Name,
+		AutoSubmitted: autoSubmitted(nt), Date: time.Now(), Attach: nt.Attach && nt.Message != nil,
 	}
-	if nt.message != nil {
-		d.MessageRow = nt.message.ID
+	if nt.Message != nil {
+		d.MessageRow = nt.Message.ID
 	}
 	var refs []string
 	if tk != nil {
 		d.Ticket = tk.Number
-		d.ReplyTo = n.replyTo(from, tk.Number, nt.to)
+		d.ReplyTo = n.replyTo(from, tk.Number, nt.To)
 		refs = thread
 	}
-	if nt.inReplyTo != "" && validID(nt.inReplyTo) {
-		refs = append(refs, nt.inReplyTo)
+	if nt.InReplyTo != "" && validID(nt.InReplyTo) {
+		refs = append(refs, nt.InReplyTo)
 	}
 	d.References = trimReferences(refs)
 	if len(d.References) > 0 {
 		d.InReplyTo = d.References[len(d.References)-1]
 	}
-	out := outbound{
-		EventID: nt.eventID, MessageID: id, Template: nt.template, Recipient: nt.to.Email, Kind: nt.to.Kind,
-		From: from, Subject: subject, Automatic: nt.automatic,
+	out := ticket.Outgoing{
+		EventID: nt.EventID, MessageID: id, Template: nt.Template, Recipient: nt.To.Email, RecipientKind: nt.To.Kind,
+		From: from, Subject: subject, Automatic: nt.Automatic,
 	}
 	if tk != nil {
 		out.TicketID = tk.ID
@@ -153,7 +152,7 @@ func loopDomain(messageID string) string {
 // one for the files of a whole batch. Files are loaded only while the
 // message's files together stay within limit (negative: never); beyond it
 // the notice only names them, as when it was queued.
-func fill(ctx context.Context, q ticket.Querier, drafts []*draft, limit int64) (map[int64][]ticket.Attachment, error) {
+func fill(ctx context.Context, tx *ticket.Tx, drafts []*draft, limit int64) (map[int64][]ticket.Attachment, error) {
 	var ids, attachIDs []int64
 	for _, d := range drafts {
 		if d.MessageRow == 0 {
@@ -168,22 +167,9 @@ func fill(ctx context.Context, q ticket.Querier, drafts []*draft, limit int64) (
 	if len(ids) == 0 {
 		return files, nil
 	}
-	texts := map[int64]string{}
-	rows, err := q.Query(ctx, `SELECT id, body FROM messages WHERE id = ANY($1)`, ids)
+	texts, err := tx.MessageTexts(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("mailer: message texts: %w", err)
-	}
-	for rows.Next() {
-		var id int64
-		var body string
-		if err := rows.Scan(&id, &body); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("mailer: message texts: %w", err)
-		}
-		texts[id] = body
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mailer: message texts: %w", err)
+		return nil, fmt.Errorf("mailer: %w", err)
 	}
 	for _, d := range drafts {
 		if d.MessageRow == 0 || d.Data.Message == nil {
@@ -201,33 +187,8 @@ func fill(ctx context.Context, q ticket.Querier, drafts []*draft, limit int64) (
 	if len(attachIDs) == 0 {
 		return files, nil
 	}
-	rows, err = q.Query(ctx, `
-		SELECT a.message_id, a.filename, a.content_type, a.size, a.inline, a.content_id,
-		       CASE WHEN sum(a.size) OVER (PARTITION BY a.message_id) <= $2 THEN b.content END
-		  FROM attachments a JOIN blobs b ON b.sha256 = a.sha256
-		 WHERE a.message_id = ANY($1)
-		 ORDER BY a.message_id, a.id`, attachIDs, limit)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: message files: %w", err)
-	}
-	defer rows.Close()
-	tooBig := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		var a ticket.Attachment
-		if err := rows.Scan(&id, &a.Filename, &a.ContentType, &a.Size, &a.Inline, &a.ContentID, &a.Content); err != nil {
-			return nil, fmt.Errorf("mailer: message files: %w", err)
-		}
-		if a.Content == nil {
-			tooBig[id] = true
-		}
-		files[id] = append(files[id], a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mailer: message files: %w", err)
-	}
-	for id := range tooBig {
-		delete(files, id) // named in the text, not attached
+	if files, err = tx.MessageFiles(ctx, attachIDs, limit); err != nil {
+		return nil, fmt.Errorf("mailer: %w", err)
 	}
 	return files, nil
 }
@@ -238,7 +199,7 @@ func fill(ctx context.Context, q ticket.Querier, drafts []*draft, limit int64) (
 // A draft that cannot be rendered (a template that fails on its data, a
 // message that is gone) is marked on its row so that it is recorded as a
 // permanent failure instead of being sent.
-func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) error {
+func (w *Worker) renderDrafts(ctx context.Context, tx *ticket.Tx, rows []queued) error {
 	var idx []int
 	var drafts []*draft
 	for i := range rows {
@@ -269,11 +230,8 @@ func (w *Worker) renderDrafts(ctx context.Context, tx pgx.Tx, rows []queued) err
 		if len(ids) == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE outbound_mails o SET rendered = r.raw, draft = NULL
-			  FROM unnest($1::bigint[], $2::bytea[]) AS r(id, raw)
-			 WHERE o.id = r.id`, ids, raws); err != nil {
-			return fmt.Errorf("store rendered notices: %w", err)
+		if err := tx.StoreRendered(ctx, ids, raws); err != nil {
+			return err
 		}
 		ids, raws, pending = ids[:0], raws[:0], 0
 		return nil
@@ -318,21 +276,13 @@ func (w *Worker) RenderQueued(ctx context.Context) (int, error) {
 		var n int
 		more := false
 		err := w.store.InTx(ctx, func(t *ticket.Tx) error {
-			rows, err := t.DB().Query(ctx, `
-				SELECT id, coalesce(ticket_id, 0), '', message_id, template, recipient, mail_from, subject,
-				       rendered, draft, attempts
-				  FROM outbound_mails WHERE rendered IS NULL AND id > $1
-				 ORDER BY id LIMIT $2
-				   FOR UPDATE SKIP LOCKED`, last, w.queue.BatchSize)
-			if err != nil {
+			mails, err := t.ClaimDrafts(ctx, last, w.queue.BatchSize)
+			if err != nil || len(mails) == 0 {
 				return err
 			}
-			claimed, err := pgx.CollectRows(rows, scanQueued)
-			if err != nil || len(claimed) == 0 {
-				return err
-			}
+			claimed := queuedOf(mails)
 			last, more = claimed[len(claimed)-1].ID, true
-			if err := w.renderDrafts(ctx, t.DB(), claimed); err != nil {
+			if err := w.renderDrafts(ctx, t, claimed); err != nil {
 				return err
 			}
 			for _, q := range claimed {

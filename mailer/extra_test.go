@@ -160,23 +160,23 @@ func TestPreview(t *testing.T) {
 	}
 }
 
-func TestNotifyAgent(t *testing.T) {
+func TestAgentAnswers(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	tk := f.open("jane-1@user.com")
 	f.deliver()
 	before := len(f.sink.received())
 	sent := time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)
 	err := f.store.InTx(f.ctx, func(tx *ticket.Tx) error {
-		if err := f.notifier.NotifyAgent(f.ctx, tx.DB(), mailer.AgentNotice{
-			Template: templates.AgentCommandError, Ticket: tk, Agent: f.ken,
+		if err := tx.Answer(f.ctx, ticket.AgentAnswer{
+			Kind: ticket.AnswerCommandError, Ticket: tk, Agent: f.ken,
 			Subject: "Re: [#" + tk.Number + "] entire mobile online banking is down", MessageID: "ken-7@bank.example",
 			Date: sent, Error: `#transfer: no department named "Sysadmins"`,
 		}); err != nil {
 			return err
 		}
 		// About no ticket at all: still answered, without a token.
-		return f.notifier.NotifyAgent(f.ctx, tx.DB(), mailer.AgentNotice{
-			Template: templates.AgentUnauthenticated, Agent: f.ken, Mailbox: "outage@bank.example",
+		return tx.Answer(f.ctx, ticket.AgentAnswer{
+			Kind: ticket.AnswerUnauthenticated, Agent: f.ken, Mailbox: "outage@bank.example",
 			Subject: "#close everything", MessageID: "forged-1@elsewhere.example", Error: "no signed reply address, no trusted DKIM or SPF pass",
 		})
 	})
@@ -208,9 +208,16 @@ func TestNotifyAgent(t *testing.T) {
 	}
 
 	err = f.store.InTx(f.ctx, func(tx *ticket.Tx) error {
-		return f.notifier.NotifyAgent(f.ctx, tx.DB(), mailer.AgentNotice{Template: templates.CustomerAck, Agent: f.ken})
+		return tx.Answer(f.ctx, ticket.AgentAnswer{Kind: ticket.AnswerKind(templates.CustomerAck), Agent: f.ken})
 	})
 	if err == nil {
-		t.Error("NotifyAgent sent a customer notice")
+		t.Error("Answer queued a customer notice")
+	}
+	// Our own mailbox is never answered: the answer would come back in.
+	err = f.store.InTx(f.ctx, func(tx *ticket.Tx) error {
+		return tx.Answer(f.ctx, ticket.AgentAnswer{Kind: ticket.AnswerCommandError, Agent: ticket.Agent{Email: "support@bank.example"}})
+	})
+	if err == nil {
+		t.Error("an answer to our own mailbox was queued")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/intake/reply"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -81,7 +80,7 @@ func checkCommon(t *testing.T, p parsed, number, autoSubmitted string) {
 	if _, err := p.Header.Date(); err != nil {
 		t.Errorf("Date: %v", err)
 	}
-	if !strings.HasPrefix(strings.ReplaceAll(p.Text, "\r\n", "\n"), reply.Separator+"\n") || !strings.Contains(p.HTML, reply.Separator) {
+	if !strings.HasPrefix(strings.ReplaceAll(p.Text, "\r\n", "\n"), ticket.ReplySeparator+"\n") || !strings.Contains(p.HTML, ticket.ReplySeparator) {
 		t.Errorf("the reply separator does not open the notice:\n%s", p.Text)
 	}
 }

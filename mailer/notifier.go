@@ -2,21 +2,24 @@ package mailer
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/ticket/notice"
 )
 
-// Notifier decides, renders and queues the notices that ticket changes
-// cause, inside the transaction that makes the changes. It implements
-// ticket.Notifier and is safe for concurrent use.
+// Notifier renders and queues the notices that ticket changes cause,
+// inside the transaction that makes the changes: the ticket/notice planner
+// decides who is told what, the notifier drafts each notice (Message-ID,
+// sender, subject, thread) and stores it in the ticket outbox. It
+// implements ticket.Notifier and is safe for concurrent use.
 type Notifier struct {
 	opts    Options
 	numbers ticket.Numbering
+	planner *notice.Planner
 	log     *slog.Logger
 }
 
@@ -28,64 +31,24 @@ func NewNotifier(opts Options, numbers ticket.Numbering) (*Notifier, error) {
 	if err := opts.checkNotifier(); err != nil {
 		return nil, err
 	}
-	return &Notifier{opts: opts, numbers: numbers, log: opts.logger()}, nil
+	return &Notifier{opts: opts, numbers: numbers, planner: opts.planner(), log: opts.logger()}, nil
 }
 
 // Notify queues the notices for changes in tx. It is called by
 // ticket.Store.InTx just before commit.
-func (n *Notifier) Notify(ctx context.Context, tx pgx.Tx, changes []ticket.Change) error {
-	var notices []notice
-	for _, group := range byTicket(changes) {
-		planned, err := n.plan(ctx, tx, group)
-		if err != nil {
-			return err
-		}
-		notices = append(notices, planned...)
+func (n *Notifier) Notify(ctx context.Context, tx *ticket.Tx, changes []ticket.Change) error {
+	notices, err := n.planner.Plan(ctx, tx, changes)
+	if err != nil {
+		return fmt.Errorf("mailer: %w", err)
 	}
-	_, err := n.queue(ctx, tx, notices)
+	_, err = n.queue(ctx, tx, notices)
 	return err
 }
 
 // NotifyChannel is the PostgreSQL channel workers LISTEN on.
-const NotifyChannel = "postdesk_outbox"
+const NotifyChannel = ticket.OutboxChannel
 
-// byTicket splits changes into per-ticket groups, in order of appearance.
-func byTicket(changes []ticket.Change) [][]ticket.Change {
-	var order []int64
-	groups := map[int64][]ticket.Change{}
-	for _, c := range changes {
-		if c.Ticket == nil {
-			continue
-		}
-		id := c.Ticket.ID
-		if _, ok := groups[id]; !ok {
-			order = append(order, id)
-		}
-		groups[id] = append(groups[id], c)
-	}
-	out := make([][]ticket.Change, 0, len(order))
-	for _, id := range order {
-		out = append(out, groups[id])
-	}
-	return out
-}
-
-// outbound is a notice as a row of outbound_mails.
-type outbound struct {
-	TicketID  int64
-	EventID   int64
-	MessageID string
-	Template  string
-	Recipient string
-	Kind      string
-	From      string
-	Subject   string
-	Automatic bool
-	Raw       []byte // the complete message; nil until rendered
-	Draft     []byte // the stored draft; nil once rendered
-}
-
-func (o outbound) head() head {
+func headOf(o ticket.Outgoing) head {
 	return head{MessageID: o.MessageID, From: o.From, To: o.Recipient, Subject: o.Subject}
 }
 
@@ -93,44 +56,32 @@ func (o outbound) head() head {
 // that answers someone outside the organisation (or an unverified mail),
 // where a loop with an autoresponder can start. Alerts to our own agents
 // are not capped: a busy queue must not silence them.
-func capped(nt *notice) bool {
-	if !nt.automatic {
+func capped(nt *notice.Notice) bool {
+	if !nt.Automatic {
 		return false
 	}
-	switch nt.to.Kind {
-	case kindCustomer, kindCollaborator:
+	switch nt.To.Kind {
+	case notice.KindCustomer, notice.KindCollaborator:
 		return true
 	}
-	return nt.direct // an answer to a mail that may not be the agent's
-}
-
-// build renders a notice into its complete MIME message.
-func (n *Notifier) build(ctx context.Context, q ticket.Querier, nt *notice) (outbound, error) {
-	var thread []string
-	if nt.ticket != nil {
-		var err error
-		if thread, err = threadIDs(ctx, q, nt.ticket.ID, nt.to.Email); err != nil {
-			return outbound{}, err
-		}
-	}
-	return n.buildWith(nt, thread)
+	return nt.Direct // an answer to a mail that may not be the agent's
 }
 
 // buildWith renders a notice whose conversation (threadIDs) is known, at
 // once and with the message at hand: what a worker later makes of its
 // draft.
-func (n *Notifier) buildWith(nt *notice, thread []string) (outbound, error) {
+func (n *Notifier) buildWith(nt *notice.Notice, thread []string) (ticket.Outgoing, error) {
 	out, d, err := n.draftOf(nt, thread)
 	if err != nil {
-		return outbound{}, err
+		return ticket.Outgoing{}, err
 	}
 	var files []ticket.Attachment
 	if d.Attach {
-		files = n.attachments(nt.message)
+		files = n.attachments(nt.Message)
 	}
-	out.Raw, err = render(n.opts.Templates, out.head(), d, files)
+	out.Raw, err = render(n.opts.Templates, headOf(out), d, files)
 	if err != nil {
-		return outbound{}, err
+		return ticket.Outgoing{}, err
 	}
 	return out, nil
 }
@@ -155,15 +106,15 @@ func (n *Notifier) attachments(m *ticket.Message) []ticket.Attachment {
 // replyTo is the recipient's signed reply address for the ticket, so that
 // an answer proves who wrote it; empty for a department address, which
 // belongs to no one in particular.
-func (n *Notifier) replyTo(mailbox, number string, r recipient) string {
+func (n *Notifier) replyTo(mailbox, number string, r notice.Recipient) string {
 	switch r.Kind {
-	case kindAgent:
+	case notice.KindAgent:
 		if len(r.Secret) == 0 {
 			return ""
 		}
 		key := ticket.ReplyKey(n.opts.ReplySecret, r.Secret)
 		return ticket.SignedReplyAddress(mailbox, number, ticket.ReplyRecipient{Agent: true, ID: r.ID}, key)
-	case kindCustomer, kindCollaborator:
+	case notice.KindCustomer, notice.KindCollaborator:
 		if r.ID == 0 {
 			return ""
 		}

@@ -1,20 +1,22 @@
-// Package mailer turns ticket changes into notices and delivers them.
+// Package mailer renders the notices that ticket changes cause and
+// delivers them.
 //
-// The Notifier runs inside the transaction of a ticket change (it implements
-// ticket.Notifier): it decides who is told what and stores each notice as a
-// row of outbound_mails with its own Message-ID, sender, recipient, subject
-// and thread, and a draft of what it says. That row is the queue entry and
-// the record of the mail: a change that rolls back leaves no row and sends
-// nothing; a change that commits leaves a pending row that a Worker
-// delivers, also after a crash or a restart.
+// The Notifier runs inside the transaction of a ticket change (it
+// implements ticket.Notifier): the ticket/notice planner decides who is told
+// what, and the notifier stores each notice in the ticket outbox with its
+// own Message-ID, sender, recipient, subject and thread, and a draft of
+// what it says. That outbox row is the queue entry and the record of the
+// mail: a change that rolls back leaves no row and sends nothing; a change
+// that commits leaves a pending row that a Worker delivers, also after a
+// crash or a restart.
 //
-// Workers (any number, in any number of processes) claim pending rows with
-// FOR UPDATE SKIP LOCKED, render the drafts among them from the templates
-// into complete MIME messages (stored in place of the draft, so that a
-// retry sends the same bytes), send a batch over one SMTP connection, and
-// record each outcome: sent; retried later with exponential backoff after a
-// temporary failure; or failed, together with a delivery_failed event on
-// the ticket, after a permanent one.
+// Workers (any number, in any number of processes) claim pending notices
+// through the outbox API (FOR UPDATE SKIP LOCKED), render the drafts among
+// them from the templates into complete MIME messages (stored in place of
+// the draft, so that a retry sends the same bytes), send a batch over one
+// SMTP connection, and record each outcome: sent; retried later with
+// exponential backoff after a temporary failure; or failed, together with
+// a delivery_failed event on the ticket, after a permanent one.
 package mailer
 
 import (
@@ -27,6 +29,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/ticket/notice"
 )
 
 // Options configures the notifier and the workers. The lead maps the
@@ -60,26 +63,12 @@ type Options struct {
 	Logger             *slog.Logger // nil: discard
 }
 
-// Notices switches a department's notices on or off.
-type Notices struct {
-	CustomerAck      bool
-	CustomerReply    bool
-	CustomerResolved bool
-	CustomerClosed   bool
-	AgentNewTicket   bool
-	AgentNewMessage  bool
-	AgentAssigned    bool
-	AgentTransfer    bool
-	AgentNote        bool
-	AgentResolved    bool
-}
+// Notices switches a department's notices on or off: the switches of the
+// ticket/notice policy.
+type Notices = notice.Switches
 
 // DefaultNotices is every notice on except the closure notice.
-func DefaultNotices() Notices {
-	return Notices{CustomerAck: true, CustomerReply: true, CustomerResolved: true,
-		AgentNewTicket: true, AgentNewMessage: true, AgentAssigned: true, AgentTransfer: true,
-		AgentNote: true, AgentResolved: true}
-}
+func DefaultNotices() Notices { return notice.DefaultSwitches() }
 
 // Relay is the SMTP server notices are handed to.
 type Relay struct {
@@ -164,11 +153,13 @@ func (o Options) maxAttachmentBytes() int64 {
 	return o.MaxAttachmentBytes
 }
 
-func (o Options) notices(department string) Notices {
-	if n, ok := o.Departments[strings.ToLower(strings.TrimSpace(department))]; ok {
-		return n
+// planner is the notice policy these options configure.
+func (o Options) planner() *notice.Planner {
+	boxes := make([]string, 0, len(o.Mailboxes))
+	for addr := range o.Mailboxes {
+		boxes = append(boxes, addr)
 	}
-	return DefaultNotices()
+	return notice.NewPlanner(o.Departments, boxes)
 }
 
 // Check reports every problem of the options at once.

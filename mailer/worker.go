@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -17,7 +15,6 @@ import (
 // may share one database: each notice is claimed by exactly one of them.
 type Worker struct {
 	store *ticket.Store
-	pool  *pgxpool.Pool
 	queue Queue
 	relay *relay
 	lease time.Duration // see leaseFor
@@ -37,7 +34,7 @@ func NewWorker(store *ticket.Store, opts Options) (*Worker, error) {
 	if opts.Templates == nil {
 		return nil, errors.New("mailer: the worker needs the templates: it renders the notices it sends")
 	}
-	w := &Worker{store: store, pool: store.Pool(), queue: opts.Queue.withDefaults(),
+	w := &Worker{store: store, queue: opts.Queue.withDefaults(),
 		relay: newRelay(opts.Relay), lease: leaseFor(opts.Relay), log: opts.logger(), templates: opts.Templates, maxAttach: opts.maxAttachmentBytes()}
 	if opts.DKIM != nil {
 		var err error
@@ -94,7 +91,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// listen turns notifications on NotifyChannel into wake-ups, reconnecting
+// listen turns notifications on the outbox channel into wake-ups, reconnecting
 // when the connection drops; polling covers the gaps.
 func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 	for ctx.Err() == nil {
@@ -114,27 +111,11 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 }
 
 func (w *Worker) listenOnce(ctx context.Context, wake chan<- struct{}) error {
-	c, err := w.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("mailer: listen: %w", err)
+	// The first wake-up covers whatever was queued before LISTEN took effect.
+	if err := w.store.ListenOutbox(ctx, func() { signal(wake) }); err != nil {
+		return fmt.Errorf("mailer: %w", err)
 	}
-	// A LISTENing connection must not go back to the pool for others.
-	conn := c.Hijack()
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		conn.Close(cctx) //nolint:errcheck // closing on the way out
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
-		return fmt.Errorf("mailer: listen: %w", err)
-	}
-	signal(wake) // whatever was queued before LISTEN took effect
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("mailer: listen: %w", err)
-		}
-		signal(wake)
-	}
+	return nil
 }
 
 func signal(ch chan<- struct{}) {
@@ -147,18 +128,12 @@ func signal(ch chan<- struct{}) {
 // nextDue returns how long until the next pending notice falls due, by the
 // database's clock; ok is false when nothing is pending.
 func (w *Worker) nextDue(ctx context.Context) (time.Duration, bool) {
-	var secs *float64
-	err := w.pool.QueryRow(ctx, `
-		SELECT extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8
-		  FROM outbound_mails WHERE state = 'pending'`).Scan(&secs)
+	d, ok, err := w.store.NextMailDue(ctx)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			w.log.Warn("outbox: next due time", "err", err)
 		}
 		return 0, false
 	}
-	if secs == nil {
-		return 0, false
-	}
-	return max(0, time.Duration(*secs*float64(time.Second))), true
+	return d, ok
 }

@@ -8,7 +8,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/postdesk/postdesk/intake/reply"
+	"github.com/postdesk/postdesk/ticket"
 )
 
 // DateLayout is how date prints a time unless the template gives a layout.
@@ -20,7 +20,7 @@ func funcs() map[string]any {
 		"quote":     quote,
 		"indent":    indent,
 		"bare":      bare,
-		"separator": func() string { return reply.Separator },
+		"separator": func() string { return ticket.ReplySeparator },
 		"join":      strings.Join,
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/intake/reply"
+	"github.com/postdesk/postdesk/ticket"
 )
 
 func writeFiles(t *testing.T, files map[string]string) string {
@@ -31,10 +31,10 @@ func TestDefaultsCarryWhatReadersNeed(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		// The reply trimmer cuts at the separator: it opens every notice.
-		if !strings.HasPrefix(r.Text, reply.Separator+"\n") {
+		if !strings.HasPrefix(r.Text, ticket.ReplySeparator+"\n") {
 			t.Errorf("%s text does not start with the reply separator:\n%s", name, r.Text)
 		}
-		if !strings.Contains(r.HTML, reply.Separator) {
+		if !strings.Contains(r.HTML, ticket.ReplySeparator) {
 			t.Errorf("%s html lacks the reply separator", name)
 		}
 		if !strings.Contains(r.Subject, "[#123456]") {

@@ -10,21 +10,23 @@ import (
 )
 
 // Change is one committed-to-be event together with what it touched, handed
-// to the Notifier inside the transaction that wrote it.
+// to the Notifier inside the transaction that wrote it; or an answer to an
+// agent's mail (Answer set, no event).
 type Change struct {
-	Ticket  *Ticket  // the ticket as it stands at the end of the transaction
-	Event   Event    // the history event written
-	Message *Message // the message the event wrote, if any
+	Ticket  *Ticket      // the ticket as it stands at the end of the transaction; nil for an answer about no ticket
+	Event   Event        // the history event written
+	Message *Message     // the message the event wrote, if any
+	Answer  *AgentAnswer // set for an answer to an agent's own mail (Tx.Answer)
 	// Quiet asks for no automatic mail to the customer: the change was caused
 	// by an auto-reply or bounce, or by an admin who asked for silence.
 	Quiet bool
 }
 
-// Notifier enqueues the notices that changes cause. It runs inside the
-// transaction that made the changes, just before commit, so the notices
-// exist exactly when the changes do.
+// Notifier enqueues the notices that changes cause (Tx.Enqueue). It runs
+// inside the transaction that made the changes, just before commit, so the
+// notices exist exactly when the changes do.
 type Notifier interface {
-	Notify(ctx context.Context, tx pgx.Tx, changes []Change) error
+	Notify(ctx context.Context, tx *Tx, changes []Change) error
 }
 
 // Store is the ticket database.
@@ -93,7 +95,7 @@ func (s *Store) run(ctx context.Context, t *Tx, fn func(*Tx) error) error {
 		return err
 	}
 	if s.notifier != nil && len(t.changes) > 0 {
-		if err := s.notifier.Notify(ctx, t.tx, t.changes); err != nil {
+		if err := s.notifier.Notify(ctx, t, t.changes); err != nil {
 			return fmt.Errorf("ticket: notify: %w", err)
 		}
 	}
@@ -109,8 +111,9 @@ func (t *Tx) claimed(id int64) error {
 	return t.claim(id)
 }
 
-// DB is the underlying transaction, for callers (intake, mailer) that write
-// their own rows in the same transaction.
+// DB is the underlying transaction, for callers that read or write their
+// own rows in the same transaction (the intake; ticket/notice reads the
+// people to tell through it).
 func (t *Tx) DB() pgx.Tx { return t.tx }
 
 // Store is the store this transaction belongs to.

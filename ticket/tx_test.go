@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -21,7 +19,7 @@ type recorder struct {
 	calls int
 }
 
-func (r *recorder) Notify(ctx context.Context, tx pgx.Tx, changes []ticket.Change) error {
+func (r *recorder) Notify(ctx context.Context, tx *ticket.Tx, changes []ticket.Change) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -29,9 +27,9 @@ func (r *recorder) Notify(ctx context.Context, tx pgx.Tx, changes []ticket.Chang
 		return r.fail
 	}
 	for _, c := range changes {
-		_, err := tx.Exec(ctx, `INSERT INTO outbound_mails (ticket_id, event_id, message_id, template, recipient,
-			recipient_kind, mail_from, rendered) VALUES ($1, $2, $3, 'test', 'x@y.example', 'other', 'a@b.example', '')`,
-			c.Ticket.ID, c.Event.ID, fmt.Sprintf("n%d@test", c.Event.ID))
+		err := tx.Enqueue(ctx, []ticket.Outgoing{{TicketID: c.Ticket.ID, EventID: c.Event.ID,
+			MessageID: fmt.Sprintf("n%d@test", c.Event.ID), Template: "test", Recipient: "x@y.example",
+			RecipientKind: "other", From: "a@b.example", Raw: []byte{}}})
 		if err != nil {
 			return err
 		}

@@ -195,7 +195,7 @@ func mailReplay(ctx context.Context, a *app, args []string) int {
 		}
 		ids = append(ids, id)
 	}
-	store, notifier, err := a.openWorkStore(ctx)
+	store, _, err := a.openWorkStore(ctx)
 	if err != nil {
 		return a.configOrFail(err)
 	}
@@ -235,7 +235,6 @@ func mailReplay(ctx context.Context, a *app, args []string) int {
 	}
 	log := a.logger(cfg).With("component", "replay")
 	opts := intakeOptions(cfg, log)
-	opts.Answers = notifier
 	proc, err := intake.NewProcessor(ctx, store, opts)
 	if err != nil {
 		return a.fail("%v", err)

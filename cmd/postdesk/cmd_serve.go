@@ -105,7 +105,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	store.SetNotifier(notifier)
 
 	iopts := intakeOptions(cfg, log.With("component", "intake"))
-	iopts.Answers, iopts.Metrics = notifier, intake.NewMetrics(reg)
+	iopts.Metrics = intake.NewMetrics(reg)
 	lmetrics := listener.NewMetrics(reg)
 	proc, err := intake.NewProcessor(ctx, store, iopts)
 	if err != nil {

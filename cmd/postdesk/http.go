@@ -14,6 +14,7 @@ import (
 
 	"github.com/postdesk/postdesk/intake/poller"
 	"github.com/postdesk/postdesk/migrations"
+	"github.com/postdesk/postdesk/ticket"
 )
 
 const httpTimeout = 10 * time.Second
@@ -132,20 +133,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	counts := map[string]float64{"pending": 0, "sent": 0, "failed": 0, "suppressed": 0}
-	var retries, oldest float64
-	rows, err := c.pool.Query(ctx, `SELECT state, count(*), sum(greatest(attempts - 1, 0)) FROM outbound_mails GROUP BY state`)
-	if err == nil {
-		for rows.Next() {
-			var state string
-			var n, r float64
-			if rows.Scan(&state, &n, &r) == nil {
-				counts[state], retries = n, retries+r
-			}
-		}
-		rows.Close()
+	st, _ := ticket.ReadOutboxStats(ctx, c.pool) // what could be read is shown; the rest stays 0
+	for state, n := range st.ByState {
+		counts[state] = float64(n)
 	}
-	_ = c.pool.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8
-		FROM outbound_mails WHERE state = 'pending'`).Scan(&oldest)
+	retries, oldest := float64(st.Retries), st.OldestPending
 	for state, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.notices, prometheus.GaugeValue, n, state)
 	}

@@ -23,7 +23,7 @@ func arriveUnder(t *testing.T, url string, ban []string, raws ...[]byte) ([]int6
 	t.Helper()
 	ctx := context.Background()
 	a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(k string) string { return exampleEnv(url)[k] }}
-	store, notifier, err := a.openWorkStore(ctx)
+	store, _, err := a.openWorkStore(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func arriveUnder(t *testing.T, url string, ban []string, raws ...[]byte) ([]int6
 		t.Fatal(err)
 	}
 	opts := intakeOptions(a.cfg, slog.New(slog.DiscardHandler))
-	opts.Ban, opts.Answers = ban, notifier
+	opts.Ban = ban
 	proc, err := intake.NewProcessor(ctx, store, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,13 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/postdesk/postdesk/ticket"
 )
 
 // Separator is the line postdesk puts above the quoted text of its notices.
 // Whatever a client quotes from it downwards is our own notice.
-const Separator = "##- Please type your reply above this line -##"
+const Separator = ticket.ReplySeparator
 
 // separatorKey is Separator reduced to its letters, so that a client that
 // re-wraps, re-quotes or re-punctuates the line still matches.

@@ -1,4 +1,4 @@
-package mailer
+package notice
 
 import (
 	"context"
@@ -7,28 +7,6 @@ import (
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 )
-
-// notice is one mail to one recipient, before it is rendered.
-type notice struct {
-	template      string
-	ticket        *ticket.Ticket // nil for mail about no ticket
-	eventID       int64
-	to            recipient
-	actor         ticket.Actor
-	message       *ticket.Message
-	attach        bool // copy the message's attachments into the mail
-	note          string
-	previous      string
-	changes       []templates.Change
-	automatic     bool
-	autoSubmitted string
-	// Set for replies to an agent's own mail (NotifyAgent).
-	direct    bool
-	original  templates.Original
-	errText   string
-	inReplyTo string
-	mailbox   string
-}
 
 // reason is why an agent is told: one change of the transaction.
 type reason struct {
@@ -64,7 +42,7 @@ type txSummary struct {
 	assign      [2]*ticket.Change
 	transfer    [2]*ticket.Change // first and last
 	lastMessage *ticket.Message
-	changes     []templates.Change
+	changes     []Change
 	// collaborated: the transaction copied someone on the ticket.
 	collaborated bool
 }
@@ -90,24 +68,24 @@ func summarize(group []ticket.Change) txSummary {
 			s.notes = append(s.notes, c)
 		case ticket.ActionStatus:
 			s.status = c
-			s.changes = append(s.changes, templates.Change{Field: "Status", Old: ev.Old, New: ev.New})
+			s.changes = append(s.changes, Change{Field: "Status", Old: ev.Old, New: ev.New})
 		case ticket.ActionAssigned:
 			if s.assign[0] == nil {
 				s.assign[0] = c
 			}
 			s.assign[1] = c
-			s.changes = append(s.changes, templates.Change{Field: "Assignee", Old: ev.Old, New: ev.New})
+			s.changes = append(s.changes, Change{Field: "Assignee", Old: ev.Old, New: ev.New})
 		case ticket.ActionTransferred:
 			if s.transfer[0] == nil {
 				s.transfer[0] = c
 			}
 			s.transfer[1] = c
-			s.changes = append(s.changes, templates.Change{Field: "Department", Old: ev.Old, New: ev.New})
+			s.changes = append(s.changes, Change{Field: "Department", Old: ev.Old, New: ev.New})
 		case ticket.ActionPriority:
-			s.changes = append(s.changes, templates.Change{Field: "Priority", Old: ev.Old, New: ev.New})
+			s.changes = append(s.changes, Change{Field: "Priority", Old: ev.Old, New: ev.New})
 		case ticket.ActionCollaborator:
 			s.collaborated = true
-			s.changes = append(s.changes, templates.Change{Field: "Collaborator", New: ev.New})
+			s.changes = append(s.changes, Change{Field: "Collaborator", New: ev.New})
 		}
 	}
 	return s
@@ -120,35 +98,35 @@ func (s txSummary) endsIn(st ticket.Status) bool {
 }
 
 // plan decides who is told what about one ticket's changes.
-func (n *Notifier) plan(ctx context.Context, q ticket.Querier, group []ticket.Change) ([]notice, error) {
+func (p *Planner) planTicket(ctx context.Context, q ticket.Querier, group []ticket.Change) ([]Notice, error) {
 	s := summarize(group)
-	sw := n.opts.notices(s.tk.DepartmentName)
-	cust, err := n.planCustomers(ctx, q, s, sw)
+	sw := p.switches(s.tk.DepartmentName)
+	cust, err := p.planCustomers(ctx, q, s, sw)
 	if err != nil {
 		return nil, err
 	}
-	agents, err := n.planAgents(ctx, q, s, sw)
+	agents, err := p.planAgents(ctx, q, s, sw)
 	if err != nil {
 		return nil, err
 	}
 	return append(cust, agents...), nil
 }
 
-func (n *Notifier) planCustomers(ctx context.Context, q ticket.Querier, s txSummary, sw Notices) ([]notice, error) {
+func (p *Planner) planCustomers(ctx context.Context, q ticket.Querier, s txSummary, sw Switches) ([]Notice, error) {
 	// Quiet: the change came from an auto-reply or bounce, or an admin
 	// asked for silence. Customers hear nothing at all.
 	if s.quiet {
 		return nil, nil
 	}
-	var out []notice
-	var people []recipient
-	add := func(nt notice, ownAction bool) error {
+	var out []Notice
+	var people []Recipient
+	add := func(nt Notice, ownAction bool) error {
 		switch {
 		case people != nil:
 		case s.opened != nil && !s.collaborated:
 			// Opened by this transaction, which copied nobody on it: the
 			// customer is the whole customer side.
-			people = []recipient{customer(s.tk)}
+			people = []Recipient{customer(s.tk)}
 		default:
 			var err error
 			if people, err = customerSide(ctx, q, s.tk); err != nil {
@@ -156,30 +134,29 @@ func (n *Notifier) planCustomers(ctx context.Context, q ticket.Querier, s txSumm
 			}
 		}
 		// Customers never see an internal note, whatever the template does.
-		if nt.message != nil && nt.message.Kind == ticket.KindNote {
-			nt.message, nt.attach = nil, false
+		if nt.Message != nil && nt.Message.Kind == ticket.KindNote {
+			nt.Message, nt.Attach = nil, false
 		}
 		for _, r := range dedupe(people) {
 			// The acknowledgement answers the opener's own mail: it is the
 			// one notice a person gets about their own action.
-			if !ownAction && isActor(r, nt.actor) {
+			if !ownAction && isActor(r, nt.Actor) {
 				continue
 			}
-			if n.opts.isOurs(r.Email) {
+			if p.IsOurs(r.Email) {
 				continue
 			}
-			nt.to = r
+			nt.To = r
 			out = append(out, nt)
 		}
 		return nil
 	}
-	base := func(template string, c *ticket.Change) notice {
-		return notice{template: template, ticket: s.tk, eventID: c.Event.ID, actor: c.Event.Actor,
-			automatic: true, autoSubmitted: autoGenerated}
+	base := func(template string, c *ticket.Change) Notice {
+		return Notice{Template: template, Ticket: s.tk, EventID: c.Event.ID, Actor: c.Event.Actor, Automatic: true}
 	}
 	if s.opened != nil && sw.CustomerAck {
 		nt := base(templates.CustomerAck, s.opened)
-		nt.message, nt.autoSubmitted = s.opened.Message, autoReplied
+		nt.Message, nt.AnswersMail = s.opened.Message, true
 		if err := add(nt, true); err != nil {
 			return nil, err
 		}
@@ -200,8 +177,8 @@ func (n *Notifier) planCustomers(ctx context.Context, q ticket.Querier, s txSumm
 		if len(replies) > 0 {
 			last := replies[len(replies)-1]
 			replies = replies[:len(replies)-1]
-			nt.message, nt.attach = last.Message, true
-			nt.automatic, nt.autoSubmitted = false, ""
+			nt.Message, nt.Attach = last.Message, true
+			nt.Automatic = false
 		}
 		if err := add(nt, false); err != nil {
 			return nil, err
@@ -210,8 +187,8 @@ func (n *Notifier) planCustomers(ctx context.Context, q ticket.Querier, s txSumm
 	if sw.CustomerReply {
 		for _, c := range replies {
 			nt := base(templates.CustomerReply, c)
-			nt.message, nt.attach = c.Message, true
-			nt.automatic, nt.autoSubmitted = false, ""
+			nt.Message, nt.Attach = c.Message, true
+			nt.Automatic = false
 			if err := add(nt, false); err != nil {
 				return nil, err
 			}
@@ -220,17 +197,17 @@ func (n *Notifier) planCustomers(ctx context.Context, q ticket.Querier, s txSumm
 	return out, nil
 }
 
-func (n *Notifier) planAgents(ctx context.Context, q ticket.Querier, s txSummary, sw Notices) ([]notice, error) {
+func (p *Planner) planAgents(ctx context.Context, q ticket.Querier, s txSummary, sw Switches) ([]Notice, error) {
 	type target struct {
-		r       recipient
+		r       Recipient
 		reasons []reason
 	}
 	var order []string
 	targets := map[string]*target{}
-	add := func(rs []recipient, why reason) {
+	add := func(rs []Recipient, why reason) {
 		for _, r := range rs {
 			key := strings.ToLower(r.Email)
-			if isActor(r, why.change.Event.Actor) || n.opts.isOurs(r.Email) {
+			if isActor(r, why.change.Event.Actor) || p.IsOurs(r.Email) {
 				continue
 			}
 			t, ok := targets[key]
@@ -238,7 +215,7 @@ func (n *Notifier) planAgents(ctx context.Context, q ticket.Querier, s txSummary
 				t = &target{r: r}
 				targets[key] = t
 				order = append(order, key)
-			} else if t.r.Kind == kindDepartment && r.Kind == kindAgent {
+			} else if t.r.Kind == KindDepartment && r.Kind == KindAgent {
 				t.r = r // an agent address also listed as a department address
 			}
 			t.reasons = append(t.reasons, why)
@@ -269,7 +246,7 @@ func (n *Notifier) planAgents(ctx context.Context, q ticket.Querier, s txSummary
 		if a, ok, err := activeAgent(ctx, q, tk.AssigneeID); err != nil {
 			return nil, err
 		} else if ok {
-			rs = append([]recipient{a}, rs...)
+			rs = append([]Recipient{a}, rs...)
 		}
 		for _, c := range s.notes {
 			add(rs, reason{template: templates.AgentNote, change: c, message: c.Message})
@@ -282,7 +259,7 @@ func (n *Notifier) planAgents(ctx context.Context, q ticket.Querier, s txSummary
 			return nil, err
 		}
 		if ok {
-			add([]recipient{a}, reason{template: templates.AgentAssigned, change: s.assign[1], previous: s.assign[0].Event.Old})
+			add([]Recipient{a}, reason{template: templates.AgentAssigned, change: s.assign[1], previous: s.assign[0].Event.Old})
 		}
 	}
 	if s.transfer[1] != nil && sw.AgentTransfer {
@@ -307,7 +284,7 @@ func (n *Notifier) planAgents(ctx context.Context, q ticket.Querier, s txSummary
 		add(rs, reason{template: templates.AgentResolved, change: s.status})
 	}
 
-	out := make([]notice, 0, len(order))
+	out := make([]Notice, 0, len(order))
 	for _, key := range order {
 		t := targets[key]
 		best := t.reasons[0]
@@ -320,32 +297,32 @@ func (n *Notifier) planAgents(ctx context.Context, q ticket.Querier, s txSummary
 		if msg == nil {
 			msg = s.lastMessage // e.g. the reply or note that came with a resolution
 		}
-		out = append(out, notice{
-			template: best.template, ticket: tk, eventID: best.change.Event.ID, to: t.r,
-			actor: best.change.Event.Actor, message: msg, attach: msg != nil,
-			note: best.note, previous: best.previous, changes: s.changes,
-			automatic: true, autoSubmitted: autoGenerated,
+		out = append(out, Notice{
+			Template: best.template, Ticket: tk, EventID: best.change.Event.ID, To: t.r,
+			Actor: best.change.Event.Actor, Message: msg, Attach: msg != nil,
+			Note: best.note, Previous: best.previous, Changes: s.changes,
+			Automatic: true,
 		})
 	}
 	return out, nil
 }
 
 // isActor reports whether r is the person who made the change.
-func isActor(r recipient, a ticket.Actor) bool {
+func isActor(r Recipient, a ticket.Actor) bool {
 	if a.Email != "" && strings.EqualFold(r.Email, a.Email) {
 		return true
 	}
 	switch a.Kind {
 	case ticket.ActorAgent:
-		return r.Kind == kindAgent && r.ID == a.ID && a.ID != 0
+		return r.Kind == KindAgent && r.ID == a.ID && a.ID != 0
 	case ticket.ActorCustomer:
-		return (r.Kind == kindCustomer || r.Kind == kindCollaborator) && r.ID == a.ID && a.ID != 0
+		return (r.Kind == KindCustomer || r.Kind == KindCollaborator) && r.ID == a.ID && a.ID != 0
 	}
 	return false
 }
 
 // dedupe keeps the first recipient of each address.
-func dedupe(rs []recipient) []recipient {
+func dedupe(rs []Recipient) []Recipient {
 	seen := map[string]bool{}
 	out := rs[:0:0]
 	for _, r := range rs {
