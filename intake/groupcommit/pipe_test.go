@@ -72,15 +72,6 @@ func share(t *testing.T, p *pgxpool.Pool, n int, fn func(member int, tx pgx.Tx) 
 	return errs, aborted
 }
 
-func count(t *testing.T, p *pgxpool.Pool, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := p.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // Members that each run three statements pay three round trips together,
 // not three each, and each reads its own results back.
 func TestShareBatchesTheMembersStatements(t *testing.T) {
@@ -110,12 +101,12 @@ func TestShareBatchesTheMembersStatements(t *testing.T) {
 	if got := tr.n.Load() - before; got != steps+2 {
 		t.Fatalf("%d round trips for %d members of %d statements, want %d", got, members, steps, steps+2)
 	}
-	if n := count(t, p, `SELECT count(*) FROM note`); n != members*steps {
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != members*steps {
 		t.Fatalf("%d rows, want %d", n, members*steps)
 	}
 	// Within a batch the members run in their order, so that a group runs
 	// the same way each time.
-	if n := count(t, p, `SELECT count(*) FROM note a JOIN note b ON a.step = b.step AND a.member < b.member
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note a JOIN note b ON a.step = b.step AND a.member < b.member
 		WHERE a.id > b.id`); n != 0 {
 		t.Fatalf("%d pairs of statements ran out of member order", n)
 	}
@@ -145,7 +136,7 @@ func TestShareOneFailureAbortsAll(t *testing.T) {
 			t.Fatalf("member %d: %v, want ErrAborted", m, err)
 		}
 	}
-	if n := count(t, p, `SELECT count(*) FROM note`); n != 0 {
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != 0 {
 		t.Fatalf("%d rows committed after an abort", n)
 	}
 }
@@ -182,7 +173,7 @@ func TestShareMembersOfDifferentLengthsAndAPanic(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, p, `SELECT count(*) FROM note`); n != 1+2+4 {
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != 1+2+4 {
 		t.Fatalf("%d rows, want 7", n)
 	}
 }

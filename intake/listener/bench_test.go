@@ -19,6 +19,7 @@ import (
 
 	"github.com/postdesk/postdesk/intake"
 	"github.com/postdesk/postdesk/intake/groupcommit"
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
@@ -164,7 +165,7 @@ func newBenchServer(b testing.TB) *benchServer {
 	}
 	numbers := ticket.DefaultNumbering()
 	notifier, err := mailer.NewNotifier(mailer.Options{
-		OrgName: "Bank Example", MessageIDDomain: "bank.example", ReplySecret: replySecret,
+		OrgName: "Bank Example", MessageIDDomain: "bank.example", ReplySecret: intaketest.ReplySecret,
 		Mailboxes:   map[string]string{"support@bank.example": "Bank Support", "outage@bank.example": "Bank Outage Desk"},
 		DefaultFrom: "support@bank.example", Templates: set,
 	}, numbers)
@@ -173,14 +174,14 @@ func newBenchServer(b testing.TB) *benchServer {
 	}
 	org := tickettest.Sync(b, ticket.NewStore(pool, numbers, notifier))
 	proc, err := intake.NewProcessor(ctx, org.Store, intake.Options{MessageIDDomain: "bank.example",
-		ReplySecret: replySecret, OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"},
-		Logger: quietLogger(), GroupCommit: groupcommit.Options{MaxMembers: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
+		ReplySecret: intaketest.ReplySecret, OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"},
+		Logger: intaketest.QuietLogger(), GroupCommit: groupcommit.Options{MaxMembers: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
 			MaxGroups: envInt(b, "POSTDESK_BENCH_GROUPS")}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	lis := listener.New(proc, listener.Config{Addr: "127.0.0.1:0", Hostname: "mx.bank.example",
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: quietLogger()})
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: intaketest.QuietLogger()})
 	if err := lis.Listen(); err != nil {
 		b.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // returns; a session that starts a new transaction meanwhile gets 421.
 func TestShutdownClosesLingeringSessions(t *testing.T) {
 	r := newRig(t, nil, nil)
-	idle, err := smtp.Dial(r.addr)
+	idle, err := smtp.Dial(r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestShutdownClosesLingeringSessions(t *testing.T) {
 	if err := idle.Hello("idle.example"); err != nil {
 		t.Fatal(err)
 	}
-	busy, err := smtp.Dial(r.addr)
+	busy, err := smtp.Dial(r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestShutdownClosesLingeringSessions(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		done <- r.lis.Shutdown(ctx)
+		done <- r.Lis.Shutdown(ctx)
 	}()
 	time.Sleep(100 * time.Millisecond)
 	if err := busy.Mail("jane@user.com", nil); smtpCode(err) != 421 {
@@ -51,7 +51,7 @@ func TestShutdownClosesLingeringSessions(t *testing.T) {
 	if err := idle.Noop(); err == nil {
 		t.Fatal("a lingering session is still open after shutdown")
 	}
-	if _, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+	if _, err := net.DialTimeout("tcp", r.Addr, time.Second); err == nil {
 		t.Fatal("the listener still accepts connections")
 	}
 }
