@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,22 +146,28 @@ type Inbound struct {
 	Raw                           []byte
 }
 
-// Inbound is the stored record of the mail with the given Message-ID.
+// Inbound is the stored record of the mail with the given Message-ID (the
+// first stored, should there be more), read through intake's own listing,
+// which is how everything outside intake reads its table.
 func (r *Rig) Inbound(messageID string) Inbound {
 	r.T.Helper()
-	var in Inbound
-	var number *string
-	err := r.Org.Store.Pool().QueryRow(context.Background(), `
-		SELECT i.outcome, i.reason, i.thread_rule, t.number, i.raw
-		  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id WHERE i.message_id = $1`, messageID).
-		Scan(&in.Outcome, &in.Reason, &in.Rule, &number, &in.Raw)
+	ctx := context.Background()
+	list, err := intake.StoredMails(ctx, r.Org.Store.Pool(), "", math.MaxInt32)
 	if err != nil {
-		r.T.Fatalf("inbound mail %s: %v", messageID, err)
+		r.T.Fatal(err)
 	}
-	if number != nil {
-		in.Number = *number
+	for i := len(list) - 1; i >= 0; i-- { // newest first
+		if list[i].MessageID != messageID {
+			continue
+		}
+		m, err := intake.GetStoredMail(ctx, r.Org.Store.Pool(), list[i].ID)
+		if err != nil {
+			r.T.Fatal(err)
+		}
+		return Inbound{Outcome: string(m.Outcome), Reason: m.Reason, Rule: m.ThreadRule, Number: m.TicketNumber, Raw: m.Raw}
 	}
-	return in
+	r.T.Fatalf("inbound mail %s: not stored", messageID)
+	return Inbound{}
 }
 
 // Count runs a query that returns one number in the rig's database.
