@@ -94,7 +94,7 @@ func listenerReplies(t *testing.T, reg *prometheus.Registry, command, code strin
 // A commit that runs out of time is answered 451 4.4.5, through the real
 // inbound step, and nothing is stored.
 func TestDeliverDeadlineIs451Congested(t *testing.T) {
-	r := newRig(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.DeliverTimeout = time.Nanosecond })
+	r := intaketest.New(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.DeliverTimeout = time.Nanosecond })
 	err := r.Send("jane@user.com", []string{"support@bank.example"},
 		intaketest.Mail("jane@user.com", "support@bank.example", "in a hurry", "is anyone there?"))
 	var se *smtp.SMTPError

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/postdesk/postdesk/intake/intaketest"
 )
 
 // After the grace period, shutdown closes the sessions that linger and
 // returns; a session that starts a new transaction meanwhile gets 421.
 func TestShutdownClosesLingeringSessions(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	idle, err := smtp.Dial(r.Addr)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package listener_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ import (
 )
 
 func TestSMTPMailOpensTicket(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	raw := intaketest.Mail("Jane Doe <jane@user.com>", "Outage Desk <outage@bank.example>", "entire mobile online banking is down",
 		"customers are reporting a 404 error when browsing to online banking", "Cc: Bob <bob@user.com>, Help <helpdesk@bank.example>")
 	r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
@@ -53,7 +54,7 @@ func TestSMTPMailOpensTicket(t *testing.T) {
 }
 
 func TestUnknownRecipientIs550(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	err := r.Send("jane@user.com", []string{"sales@bank.example"}, intaketest.Mail("jane@user.com", "sales@bank.example", "hi", "x"))
 	if smtpCode(err) != 550 {
 		t.Fatalf("unknown recipient: %v, want 550", err)
@@ -74,7 +75,7 @@ func TestUnknownRecipientIs550(t *testing.T) {
 }
 
 func TestOversizedMailIs552(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	big := intaketest.Mail("jane@user.com", "support@bank.example", "huge", strings.Repeat("0123456789abcdef\n", 8<<10))
 	if err := r.Send("jane@user.com", []string{"support@bank.example"}, big); smtpCode(err) != 552 {
 		t.Fatalf("oversized: %v, want 552", err)
@@ -85,7 +86,7 @@ func TestOversizedMailIs552(t *testing.T) {
 }
 
 func TestNullSenderAccepted(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	raw := intaketest.Mail("MAILER-DAEMON@mx.user.com", "support@bank.example", "Undelivered Mail Returned to Sender",
 		"This is the mail system at host mx.user.com.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<nobody@user.com>: host mx.user.com said: 550 5.1.1 User unknown")
 	r.MustSend("", []string{"support@bank.example"}, raw)
@@ -96,7 +97,7 @@ func TestNullSenderAccepted(t *testing.T) {
 }
 
 func TestDuplicateMailIsStoredOnce(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	raw := intaketest.Mail("jane@user.com", "support@bank.example", "twice", "same mail, sent twice")
 	r.MustSend("jane@user.com", []string{"support@bank.example"}, raw)
 	r.MustSend("jane@user.com", []string{"support@bank.example"}, raw)
@@ -121,7 +122,7 @@ func TestDuplicateMailIsStoredOnce(t *testing.T) {
 }
 
 func TestConcurrentDuplicatesMakeOneTicket(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	raw := intaketest.Mail("jane@user.com", "support@bank.example", "race", "sent by two MTAs at once")
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
@@ -149,7 +150,7 @@ func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
 	url := dbtest.URL(t)
 	proxy := dbtest.NewProxy(t, url)
 	store := ticket.NewStore(proxy.Pool(t, url), ticket.DefaultNumbering(), nil)
-	r := newRig(t, store, nil)
+	r := intaketest.New(t, store, nil)
 	raw := intaketest.Mail("jane@user.com", "support@bank.example", "during the outage", "is anyone there?")
 
 	proxy.Cut()
@@ -182,7 +183,7 @@ func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
 }
 
 func TestLMTPAnswersPerRecipient(t *testing.T) {
-	r := newRig(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.LMTP = true })
+	r := intaketest.New(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.LMTP = true })
 	raw := intaketest.Mail("jane@user.com", "support@bank.example, outage@bank.example", "two desks", "one mail for two mailboxes")
 	conn, err := net.Dial("tcp", r.Addr)
 	if err != nil {
@@ -223,7 +224,7 @@ func TestLMTPAnswersPerRecipient(t *testing.T) {
 // Found by the IMAP poller's tests: a malformed Message-ID must not merge
 // unrelated mails, and a NUL byte must not make a mail impossible to commit.
 func TestBrokenIDsAndNULsAreStored(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	a := intaketest.Mail("f@b.example", "support@bank.example", "printer jam", "the printer is jammed", "Message-ID: not-an-id")
 	b := intaketest.Mail("g@b.example", "support@bank.example", "password reset", "please reset it", "Message-ID: not-an-id")
 	r.MustSend("f@b.example", []string{"support@bank.example"}, a)
@@ -245,7 +246,7 @@ func TestBrokenIDsAndNULsAreStored(t *testing.T) {
 // Input that is no mail at all, handed over without recipients (as a tool
 // could), is kept in quarantine with the reason rather than crashing intake.
 func TestNoMailWithoutRecipientsIsQuarantined(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := intaketest.New(t, nil, nil)
 	res, err := r.Proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportSMTP}, []byte("\r\n \r\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -256,4 +257,13 @@ func TestNoMailWithoutRecipientsIsQuarantined(t *testing.T) {
 	if n := r.Count(`SELECT count(*) FROM inbound_mails WHERE outcome = 'quarantined' AND raw = $1`, []byte("\r\n \r\n")); n != 1 {
 		t.Fatalf("%d stored copies, want 1", n)
 	}
+}
+
+// smtpCode is the reply code of an SMTP error, 0 for any other error.
+func smtpCode(err error) int {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
 }
