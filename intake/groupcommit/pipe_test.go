@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,32 +13,16 @@ import (
 	"github.com/postdesk/postdesk/migrations/dbtest"
 )
 
-// trips counts the statements and batches sent to PostgreSQL: each is one
-// round trip.
-type trips struct{ n atomic.Int64 }
-
-func (r *trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *trips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 // pool is a pool on a fresh database with a table "note", and its round
 // trip counter.
-func pool(t *testing.T) (*pgxpool.Pool, *trips) {
+func pool(t *testing.T) (*pgxpool.Pool, *dbtest.RoundTrips) {
 	t.Helper()
 	ctx := context.Background()
 	pc, err := pgxpool.ParseConfig(dbtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &trips{}
+	tr := &dbtest.RoundTrips{}
 	pc.ConnConfig.Tracer = tr
 	p, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -77,7 +60,7 @@ func share(t *testing.T, p *pgxpool.Pool, n int, fn func(member int, tx pgx.Tx) 
 func TestShareBatchesTheMembersStatements(t *testing.T) {
 	p, tr := pool(t)
 	const members, steps = 6, 3
-	before := tr.n.Load()
+	before := tr.N()
 	errs, aborted := share(t, p, members, func(m int, tx pgx.Tx) error {
 		ctx := context.Background()
 		for s := range steps {
@@ -98,7 +81,7 @@ func TestShareBatchesTheMembersStatements(t *testing.T) {
 		t.Fatalf("aborted %v, errors %v", aborted, errs)
 	}
 	// Begin and commit are a round trip each; the statements, one per step.
-	if got := tr.n.Load() - before; got != steps+2 {
+	if got := tr.N() - before; got != steps+2 {
 		t.Fatalf("%d round trips for %d members of %d statements, want %d", got, members, steps, steps+2)
 	}
 	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != members*steps {

@@ -74,7 +74,7 @@ func benchIngest(b *testing.B, size, sessions int, reuse bool) {
 	latencies := make([][]time.Duration, sessions)
 	errs := make([]error, sessions)
 	var wg sync.WaitGroup
-	trips0 := bs.trips.n.Load()
+	trips0 := bs.trips.N()
 	cpu0, pg0 := processCPU(), bs.backendCPU()
 	b.ResetTimer()
 	start := time.Now()
@@ -88,7 +88,7 @@ func benchIngest(b *testing.B, size, sessions int, reuse bool) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	trips := bs.trips.n.Load() - trips0
+	trips := bs.trips.N() - trips0
 	cpu, pg := processCPU()-cpu0, bs.backendCPU()-pg0
 	var all []time.Duration
 	for s := range sessions {
@@ -129,7 +129,7 @@ type benchServer struct {
 	b     testing.TB
 	pool  *pgxpool.Pool
 	addr  string
-	trips *roundTrips
+	trips *dbtest.RoundTrips
 }
 
 func newBenchServer(b testing.TB) *benchServer {
@@ -142,7 +142,10 @@ func newBenchServer(b testing.TB) *benchServer {
 	if n := envInt(b, "POSTDESK_BENCH_POOL"); n > 0 {
 		pc.MaxConns = int32(n)
 	}
-	trips := &roundTrips{}
+	trips := &dbtest.RoundTrips{}
+	if os.Getenv("TRACESQL") != "" {
+		trips.Show = 40
+	}
 	pc.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -229,33 +232,6 @@ func (bs *benchServer) backendCPU() time.Duration {
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
-
-// roundTrips counts the statements and batches sent to PostgreSQL: each is
-// one round trip.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if os.Getenv("TRACESQL") != "" && r.n.Load() < 40 {
-		fmt.Println("Q:", strings.Join(strings.Fields(d.SQL), " "))
-	}
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	if os.Getenv("TRACESQL") != "" && r.n.Load() < 40 {
-		fmt.Println("BATCHQ:", strings.Join(strings.Fields(d.SQL), " "))
-	}
-}
-
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // envInt reads a tuning knob of the benchmark; 0 when unset.
 func envInt(b testing.TB, name string) int {
