@@ -127,6 +127,21 @@ func SendSMTP(addr, helo, from string, to []string, raw string) error {
 	return c.Quit()
 }
 
+// Session opens an SMTP session with the rig's listener as a client that
+// greets with helo; it is closed at the end of the test.
+func (r *Rig) Session(helo string) *smtp.Client {
+	r.T.Helper()
+	c, err := smtp.Dial(r.Addr)
+	if err != nil {
+		r.T.Fatal(err)
+	}
+	r.T.Cleanup(func() { c.Close() })
+	if err := c.Hello(helo); err != nil {
+		r.T.Fatal(err)
+	}
+	return c
+}
+
 // Send delivers raw over SMTP and returns the server's error, if any.
 func (r *Rig) Send(from string, to []string, raw string) error {
 	return SendSMTP(r.Addr, "client.example", from, to, raw)

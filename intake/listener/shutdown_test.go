@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/postdesk/postdesk/intake/intaketest"
 )
 
@@ -15,22 +13,8 @@ import (
 // returns; a session that starts a new transaction meanwhile gets 421.
 func TestShutdownClosesLingeringSessions(t *testing.T) {
 	r := intaketest.New(t, nil, nil)
-	idle, err := smtp.Dial(r.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	if err := idle.Hello("idle.example"); err != nil {
-		t.Fatal(err)
-	}
-	busy, err := smtp.Dial(r.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	if err := busy.Hello("busy.example"); err != nil {
-		t.Fatal(err)
-	}
+	idle := r.Session("idle.example")
+	busy := r.Session("busy.example")
 
 	done := make(chan error, 1)
 	go func() {
