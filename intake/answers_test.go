@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
@@ -28,7 +29,7 @@ func notifyingStore(t *testing.T) (*ticket.Store, *mailer.Notifier) {
 		t.Fatal(err)
 	}
 	n, err := mailer.NewNotifier(mailer.Options{OrgName: "Bank Example Support", MessageIDDomain: "bank.example",
-		ReplySecret: replySecret, Templates: set,
+		ReplySecret: intaketest.ReplySecret, Templates: set,
 		Mailboxes: map[string]string{"support@bank.example": "Bank Support", "outage@bank.example": "Bank Outage Desk"}},
 		ticket.DefaultNumbering())
 	if err != nil {
@@ -39,31 +40,31 @@ func notifyingStore(t *testing.T) (*ticket.Store, *mailer.Notifier) {
 
 // answers lists the answers queued to an agent: template and body text.
 func (r *rig) answers(to string) []string {
-	r.t.Helper()
+	r.T.Helper()
 	// Notices are queued as drafts: render them as the worker will send
 	// them (it never dials the relay for that).
 	set, err := templates.Default()
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
-	w, err := mailer.NewWorker(r.org.Store, mailer.Options{Templates: set, Relay: mailer.Relay{Host: "127.0.0.1"}})
+	w, err := mailer.NewWorker(r.Org.Store, mailer.Options{Templates: set, Relay: mailer.Relay{Host: "127.0.0.1"}})
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	if _, err := w.RenderQueued(context.Background()); err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
-	rows, err := r.org.Store.Pool().Query(context.Background(), `SELECT template, convert_from(rendered, 'UTF8')
+	rows, err := r.Org.Store.Pool().Query(context.Background(), `SELECT template, convert_from(rendered, 'UTF8')
 		FROM outbound_mails WHERE recipient = $1 AND template IN ('agent_command_error', 'agent_unauthenticated') ORDER BY id`, to)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var tpl, raw string
 		if err := rows.Scan(&tpl, &raw); err != nil {
-			r.t.Fatal(err)
+			r.T.Fatal(err)
 		}
 		out = append(out, tpl+"\n"+raw)
 	}
@@ -80,8 +81,8 @@ func TestAgentsAreAnswered(t *testing.T) {
 		{"#frobnicate\nhello", "unknown command #frobnicate"},
 		{"#assign nobody", "#assign nobody: there is no agent"},
 	} {
-		if in := r.agentReply(r.org.Ken, number, c.body); in.outcome != "rejected" {
-			t.Fatalf("%q: %s", c.body, in.outcome)
+		if in := r.agentReply(r.Org.Ken, number, c.body); in.Outcome != "rejected" {
+			t.Fatalf("%q: %s", c.body, in.Outcome)
 		}
 		got := r.answers("ken.jay@bank.example")
 		if len(got) != i+1 || !strings.HasPrefix(got[i], "agent_command_error\n") || !strings.Contains(got[i], c.want) ||
@@ -89,13 +90,13 @@ func TestAgentsAreAnswered(t *testing.T) {
 			t.Fatalf("%q: answers %d, last:\n%s", c.body, len(got), got[len(got)-1])
 		}
 	}
-	raw := mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example", "Re: [#"+number+"] down", "#resolve")
-	r.mustSend("attacker@evil.example", []string{"outage@bank.example"}, raw)
+	raw := intaketest.Mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example", "Re: [#"+number+"] down", "#resolve")
+	r.MustSend("attacker@evil.example", []string{"outage@bank.example"}, raw)
 	got := r.answers("ken.jay@bank.example")
 	if last := got[len(got)-1]; !strings.HasPrefix(last, "agent_unauthenticated\n") || !strings.Contains(last, "could not be authenticated") {
 		t.Fatalf("unauthenticated mail: last answer\n%s", last)
 	}
-	if r.ticket(number).Status != ticket.StatusOpen {
+	if r.Ticket(number).Status != ticket.StatusOpen {
 		t.Fatal("the unauthenticated #resolve ran")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/mailer"
+	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 	"github.com/postdesk/postdesk/ticket/tickettest"
@@ -83,11 +84,7 @@ func (r *groupRig) deliverTogether(raws ...[]byte) []Result {
 
 func (r *groupRig) count(query string, args ...any) int {
 	r.t.Helper()
-	var n int
-	if err := r.org.Store.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		r.t.Fatal(err)
-	}
-	return n
+	return dbtest.Count(r.t, r.org.Store.Pool(), query, args...)
 }
 
 func TestGroupCommitStoresEachMailOnceInOneTransaction(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
@@ -31,15 +32,15 @@ func newReplayRig(t *testing.T, first func(*intake.Options)) (*rig, *mailer.Noti
 // reconfigured is a processor over the rig's database with the rig's
 // options changed by mod: the configuration as it is at replay time.
 func (r *rig) reconfigured(n *mailer.Notifier, mod func(*intake.Options)) *intake.Processor {
-	r.t.Helper()
-	opts := intake.Options{MessageIDDomain: "bank.example", ReplySecret: replySecret,
-		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: quietLogger()}
+	r.T.Helper()
+	opts := intake.Options{MessageIDDomain: "bank.example", ReplySecret: intaketest.ReplySecret,
+		OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"}, Logger: intaketest.QuietLogger()}
 	if mod != nil {
 		mod(&opts)
 	}
-	p, err := intake.NewProcessor(context.Background(), r.org.Store, opts)
+	p, err := intake.NewProcessor(context.Background(), r.Org.Store, opts)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	return p
 }
@@ -54,16 +55,16 @@ type storedRow struct {
 }
 
 func (r *rig) stored(messageID string) storedRow {
-	r.t.Helper()
+	r.T.Helper()
 	var s storedRow
 	var number *string
 	var replayedAt *time.Time
-	err := r.org.Store.Pool().QueryRow(context.Background(), `
+	err := r.Org.Store.Pool().QueryRow(context.Background(), `
 		SELECT i.id, i.outcome, i.reason, t.number, i.replays, i.replayed_at
 		  FROM inbound_mails i LEFT JOIN tickets t ON t.id = i.ticket_id WHERE i.message_id = $1`, messageID).
 		Scan(&s.id, &s.outcome, &s.reason, &number, &s.replays, &replayedAt)
 	if err != nil {
-		r.t.Fatalf("stored mail %s: %v", messageID, err)
+		r.T.Fatalf("stored mail %s: %v", messageID, err)
 	}
 	if number != nil {
 		s.number = *number
@@ -74,11 +75,11 @@ func (r *rig) stored(messageID string) storedRow {
 
 // quarantined sends raw and checks that it was quarantined for want.
 func (r *rig) quarantined(from, to, raw, want string) storedRow {
-	r.t.Helper()
-	r.mustSend(from, []string{to}, raw)
-	s := r.stored(messageID(raw))
+	r.T.Helper()
+	r.MustSend(from, []string{to}, raw)
+	s := r.stored(intaketest.MessageID(raw))
 	if s.outcome != "quarantined" || !strings.Contains(s.reason, want) || s.number != "" {
-		r.t.Fatalf("mail arrived as %s on %q (%s); want quarantined for %q", s.outcome, s.number, s.reason, want)
+		r.T.Fatalf("mail arrived as %s on %q (%s); want quarantined for %q", s.outcome, s.number, s.reason, want)
 	}
 	return s
 }
@@ -90,7 +91,7 @@ func withBan(ban ...string) func(*intake.Options) {
 func TestReplayBannedMailOpensTicketOnce(t *testing.T) {
 	ctx := context.Background()
 	r, n := newReplayRig(t, withBan("jane@user.com"))
-	raw := mail("Jane Doe <jane@user.com>", "outage@bank.example", "entire mobile online banking is down",
+	raw := intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example", "entire mobile online banking is down",
 		"customers are reporting a 404 error when browsing to online banking")
 	before := r.quarantined("jane@user.com", "outage@bank.example", raw, "sender jane@user.com is banned")
 
@@ -103,23 +104,23 @@ func TestReplayBannedMailOpensTicketOnce(t *testing.T) {
 	if res.InboundID != before.id || res.Outcome != intake.OutcomeNewTicket || res.TicketNumber == "" || res.Mailbox != "outage" {
 		t.Fatalf("replay: %+v", res)
 	}
-	after := r.stored(messageID(raw))
+	after := r.stored(intaketest.MessageID(raw))
 	if after.id != before.id || after.outcome != "new_ticket" || after.number != res.TicketNumber ||
 		after.reason != "" || after.replays != 1 || !after.replayed {
 		t.Fatalf("stored mail after replay: %+v", after)
 	}
-	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM inbound_mails`); n != 1 {
 		t.Fatalf("%d stored mails after the replay, want the one", n)
 	}
-	tk := r.ticket(res.TicketNumber)
+	tk := r.Ticket(res.TicketNumber)
 	if tk.Priority != ticket.PriorityEmergency || tk.DepartmentName != "Help Desk" || tk.CustomerEmail != "jane@user.com" {
 		t.Fatalf("ticket %+v", tk)
 	}
-	acks := r.count(`SELECT count(*) FROM outbound_mails WHERE ticket_id = $1 AND template = 'customer_ack' AND recipient = 'jane@user.com'`, tk.ID)
+	acks := r.Count(`SELECT count(*) FROM outbound_mails WHERE ticket_id = $1 AND template = 'customer_ack' AND recipient = 'jane@user.com'`, tk.ID)
 	if acks != 1 {
 		t.Fatalf("%d acknowledgements queued to Jane, want 1", acks)
 	}
-	h, err := r.org.Store.History(ctx, tk.ID)
+	h, err := r.Org.Store.History(ctx, tk.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,21 +140,21 @@ func TestReplayBannedMailOpensTicketOnce(t *testing.T) {
 	}
 
 	// A second replay is refused and changes nothing.
-	outbound := r.count(`SELECT count(*) FROM outbound_mails`)
+	outbound := r.Count(`SELECT count(*) FROM outbound_mails`)
 	_, err = p.Replay(ctx, before.id)
 	if !errors.Is(err, intake.ErrNotQuarantined) || !strings.Contains(err.Error(), "new_ticket") {
 		t.Fatalf("second replay: %v", err)
 	}
-	if again := r.stored(messageID(raw)); again != after {
+	if again := r.stored(intaketest.MessageID(raw)); again != after {
 		t.Fatalf("second replay changed the stored mail: %+v, was %+v", again, after)
 	}
-	if r.count(`SELECT count(*) FROM tickets`) != 1 || r.count(`SELECT count(*) FROM outbound_mails`) != outbound {
+	if r.Count(`SELECT count(*) FROM tickets`) != 1 || r.Count(`SELECT count(*) FROM outbound_mails`) != outbound {
 		t.Fatal("second replay opened a ticket or queued notices")
 	}
 
 	// And the mail arriving once more is still a duplicate of the same row.
-	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
-	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 1 || r.count(`SELECT count(*) FROM tickets`) != 1 {
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	if n := r.Count(`SELECT count(*) FROM inbound_mails`); n != 1 || r.Count(`SELECT count(*) FROM tickets`) != 1 {
 		t.Fatalf("the mail sent again after its replay: %d stored mails", n)
 	}
 
@@ -165,7 +166,7 @@ func TestReplayBannedMailOpensTicketOnce(t *testing.T) {
 func TestReplayStillRefusedStaysQuarantined(t *testing.T) {
 	ctx := context.Background()
 	r, n := newReplayRig(t, withBan("@spam.example"))
-	raw := mail("Invoices <billing@spam.example>", "support@bank.example", "invoice 4711 overdue", "pay now")
+	raw := intaketest.Mail("Invoices <billing@spam.example>", "support@bank.example", "invoice 4711 overdue", "pay now")
 	s := r.quarantined("billing@spam.example", "support@bank.example", raw, "banned")
 
 	// The ban is gone, but a filter now holds the mail back.
@@ -181,11 +182,11 @@ func TestReplayStillRefusedStaysQuarantined(t *testing.T) {
 	if res.Outcome != intake.OutcomeQuarantined || res.Reason != reason || res.TicketNumber != "" {
 		t.Fatalf("replay: %+v", res)
 	}
-	after := r.stored(messageID(raw))
+	after := r.stored(intaketest.MessageID(raw))
 	if after.id != s.id || after.outcome != "quarantined" || after.reason != reason || after.replays != 1 || !after.replayed {
 		t.Fatalf("stored mail: %+v", after)
 	}
-	if r.count(`SELECT count(*) FROM tickets`) != 0 || r.count(`SELECT count(*) FROM outbound_mails`) != 0 {
+	if r.Count(`SELECT count(*) FROM tickets`) != 0 || r.Count(`SELECT count(*) FROM outbound_mails`) != 0 {
 		t.Fatal("a refused replay opened a ticket or queued a notice")
 	}
 
@@ -198,12 +199,12 @@ func TestReplayStillRefusedStaysQuarantined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after = r.stored(messageID(raw))
+	after = r.stored(intaketest.MessageID(raw))
 	if res.Outcome != intake.OutcomeQuarantined || !strings.HasPrefix(res.Reason, "could not be applied: ") ||
 		after.reason != res.Reason || after.outcome != "quarantined" || after.replays != 2 {
 		t.Fatalf("replay: %+v, stored %+v", res, after)
 	}
-	if r.count(`SELECT count(*) FROM tickets`) != 0 {
+	if r.Count(`SELECT count(*) FROM tickets`) != 0 {
 		t.Fatal("the refused change opened a ticket")
 	}
 }
@@ -216,7 +217,7 @@ func TestReplayConcurrentOpensOneTicket(t *testing.T) {
 	const mails = 4
 	ids := make([]int64, mails)
 	for i := range ids {
-		raw := mail("Jane Doe <jane@user.com>", "support@bank.example", "card blocked", "my card is blocked")
+		raw := intaketest.Mail("Jane Doe <jane@user.com>", "support@bank.example", "card blocked", "my card is blocked")
 		ids[i] = r.quarantined("jane@user.com", "support@bank.example", raw, "banned").id
 	}
 	procs := []*intake.Processor{r.reconfigured(n, nil), r.reconfigured(n, nil)}
@@ -250,13 +251,13 @@ func TestReplayConcurrentOpensOneTicket(t *testing.T) {
 			t.Fatalf("mail %d: %d replays opened a ticket, %d were refused; want one each", id, opened, refused)
 		}
 	}
-	if got := r.count(`SELECT count(*) FROM tickets`); got != mails {
+	if got := r.Count(`SELECT count(*) FROM tickets`); got != mails {
 		t.Fatalf("%d tickets for %d mails", got, mails)
 	}
-	if got := r.count(`SELECT count(*) FROM outbound_mails WHERE template = 'customer_ack'`); got != mails {
+	if got := r.Count(`SELECT count(*) FROM outbound_mails WHERE template = 'customer_ack'`); got != mails {
 		t.Fatalf("%d acknowledgements for %d mails", got, mails)
 	}
-	if got := r.count(`SELECT count(*) FROM inbound_mails WHERE replays = 1 AND outcome = 'new_ticket'`); got != mails {
+	if got := r.Count(`SELECT count(*) FROM inbound_mails WHERE replays = 1 AND outcome = 'new_ticket'`); got != mails {
 		t.Fatalf("%d mails recorded as replayed once, want %d", got, mails)
 	}
 }
@@ -268,16 +269,16 @@ func TestReplayFollowUpJoinsItsTicket(t *testing.T) {
 	r, n := newReplayRig(t, nil)
 	number, janeID := r.open()
 	p := r.reconfigured(n, withBan("jane@user.com"))
-	raw := mail("Jane Doe <jane@user.com>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down",
+	raw := intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down",
 		"still down for us", "In-Reply-To: <"+janeID+">")
 	res, err := p.Deliver(ctx, intake.Envelope{Transport: intake.TransportSMTP, MailFrom: "jane@user.com",
 		Rcpt: []string{"outage@bank.example"}}, []byte(raw))
 	if err != nil || res.Outcome != intake.OutcomeQuarantined {
 		t.Fatalf("banned follow-up: %+v, %v", res, err)
 	}
-	messages := r.count(`SELECT count(*) FROM messages`)
+	messages := r.Count(`SELECT count(*) FROM messages`)
 
-	res, err = r.proc.Replay(ctx, res.InboundID)
+	res, err = r.Proc.Replay(ctx, res.InboundID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestReplayFollowUpJoinsItsTicket(t *testing.T) {
 		t.Fatalf("replay: %+v", res)
 	}
 	r.followUp(raw, intake.RuleSubjectToken, number)
-	if got := r.count(`SELECT count(*) FROM messages`); got != messages+1 {
+	if got := r.Count(`SELECT count(*) FROM messages`); got != messages+1 {
 		t.Fatalf("%d messages after the replay, want %d", got, messages+1)
 	}
 	evs := r.events(number)
@@ -299,7 +300,7 @@ func TestReplayFollowUpJoinsItsTicket(t *testing.T) {
 	if noted.Action != ticket.ActionMailReplayed || noted.New != fmt.Sprintf("mail %d", res.InboundID) {
 		t.Fatalf("last event %+v, want the note that the mail was replayed", noted)
 	}
-	if r.count(`SELECT count(*) FROM tickets`) != 1 {
+	if r.Count(`SELECT count(*) FROM tickets`) != 1 {
 		t.Fatal("the replayed follow-up opened a ticket")
 	}
 }
@@ -311,14 +312,14 @@ func TestReplayAgentMailOnceAuthenticated(t *testing.T) {
 	ctx := context.Background()
 	r, n := newReplayRig(t, func(o *intake.Options) { o.AgentMail.Quarantine = true })
 	number, _ := r.open()
-	raw := mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down",
+	raw := intaketest.Mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down",
 		"#priority high\nlooking into it", "Authentication-Results: mx.bank.example; dkim=pass header.d=bank.example")
-	r.mustSend("ken.jay@bank.example", []string{"outage@bank.example"}, raw)
-	s := r.stored(messageID(raw))
+	r.MustSend("ken.jay@bank.example", []string{"outage@bank.example"}, raw)
+	s := r.stored(intaketest.MessageID(raw))
 	if s.outcome != "quarantined" || s.number != number || !strings.Contains(s.reason, "could not be authenticated") {
 		t.Fatalf("Ken's mail: %+v", s)
 	}
-	if r.ticket(number).Priority != ticket.PriorityEmergency {
+	if r.Ticket(number).Priority != ticket.PriorityEmergency {
 		t.Fatal("the unauthenticated command ran")
 	}
 
@@ -332,10 +333,10 @@ func TestReplayAgentMailOnceAuthenticated(t *testing.T) {
 	if res.Outcome != intake.OutcomeFollowUp || res.TicketNumber != number || !strings.Contains(res.Reason, "DKIM pass") {
 		t.Fatalf("replay: %+v", res)
 	}
-	if got := r.ticket(number).Priority; got != ticket.PriorityHigh {
+	if got := r.Ticket(number).Priority; got != ticket.PriorityHigh {
 		t.Fatalf("priority %s after the replay, want high", got)
 	}
-	if after := r.stored(messageID(raw)); after.outcome != "follow_up" || after.number != number || after.replays != 1 {
+	if after := r.stored(intaketest.MessageID(raw)); after.outcome != "follow_up" || after.number != number || after.replays != 1 {
 		t.Fatalf("stored mail: %+v", after)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -13,62 +14,62 @@ import (
 // notice stores an outbound mail for the ticket as the mailer would, and
 // returns its Message-ID.
 func (r *rig) notice(number, recipient string) string {
-	r.t.Helper()
+	r.T.Helper()
 	id := "pd." + number + "." + strings.ReplaceAll(recipient, "@", ".") + "@bank.example"
-	_, err := r.org.Store.Pool().Exec(context.Background(), `
+	_, err := r.Org.Store.Pool().Exec(context.Background(), `
 		INSERT INTO outbound_mails (ticket_id, message_id, template, recipient, recipient_kind, mail_from, rendered, state)
 		SELECT id, $2, 'customer_ack', $3, 'customer', 'outage@bank.example', '', 'sent' FROM tickets WHERE number = $1`,
 		number, id, recipient)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T.Fatal(err)
 	}
 	return id
 }
 
 func (r *rig) followUp(raw string, wantRule, wantNumber string) {
-	r.t.Helper()
-	in := r.inbound(messageID(raw))
-	if in.outcome != "follow_up" || in.rule != wantRule || in.number != wantNumber {
-		r.t.Fatalf("outcome %s rule %q ticket %s (%s); want follow_up by %s on %s",
-			in.outcome, in.rule, in.number, in.reason, wantRule, wantNumber)
+	r.T.Helper()
+	in := r.Inbound(intaketest.MessageID(raw))
+	if in.Outcome != "follow_up" || in.Rule != wantRule || in.Number != wantNumber {
+		r.T.Fatalf("outcome %s rule %q ticket %s (%s); want follow_up by %s on %s",
+			in.Outcome, in.Rule, in.Number, in.Reason, wantRule, wantNumber)
 	}
 }
 
 func TestThreadingRules(t *testing.T) {
 	r := newRig(t, nil, nil)
 	number, janeID := r.open()
-	tk := r.ticket(number)
+	tk := r.Ticket(number)
 
 	// 1. Our own Message-ID in In-Reply-To, whatever the subject says.
 	ack := r.notice(number, "jane@user.com")
-	raw := mail("jane@user.com", "outage@bank.example", "Re: something else entirely", "any news?",
+	raw := intaketest.Mail("jane@user.com", "outage@bank.example", "Re: something else entirely", "any news?",
 		"In-Reply-To: <"+ack+">", "References: <"+janeID+"> <"+ack+">")
-	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
 	r.followUp(raw, intake.RuleOwnMessageID, number)
 
 	// 2. A signed reply address, with no other clue.
 	addr := ticket.SignedReplyAddress("outage@bank.example", number, ticket.ReplyRecipient{ID: tk.CustomerID},
-		ticket.ReplyKey(replySecret, nil))
-	raw = mail("jane@user.com", addr, "still down", "still down here")
-	r.mustSend("jane@user.com", []string{addr}, raw)
+		ticket.ReplyKey(intaketest.ReplySecret, nil))
+	raw = intaketest.Mail("jane@user.com", addr, "still down", "still down here")
+	r.MustSend("jane@user.com", []string{addr}, raw)
 	r.followUp(raw, intake.RuleReplyAddress, number)
 
 	// A forged signature is no proof: the mail opens a new ticket.
 	forged := strings.Replace(addr, ".c", ".c9", 1)
-	raw = mail("jane@user.com", forged, "forged", "forged address")
-	r.mustSend("jane@user.com", []string{forged}, raw)
-	if in := r.inbound(messageID(raw)); in.outcome != "new_ticket" {
-		t.Fatalf("forged reply address: %s on %s", in.outcome, in.number)
+	raw = intaketest.Mail("jane@user.com", forged, "forged", "forged address")
+	r.MustSend("jane@user.com", []string{forged}, raw)
+	if in := r.Inbound(intaketest.MessageID(raw)); in.Outcome != "new_ticket" {
+		t.Fatalf("forged reply address: %s on %s", in.Outcome, in.Number)
 	}
 
 	// 3. The subject token from the customer.
-	raw = mail("Jane <JANE@user.com>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down", "hello?")
-	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	raw = intaketest.Mail("Jane <JANE@user.com>", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down", "hello?")
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
 	r.followUp(raw, intake.RuleSubjectToken, number)
 
 	// 4. Another stored Message-ID: a reply to Jane's own first mail.
-	raw = mail("jane@user.com", "outage@bank.example", "Re: my mail", "adding a screenshot", "In-Reply-To: <"+janeID+">")
-	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	raw = intaketest.Mail("jane@user.com", "outage@bank.example", "Re: my mail", "adding a screenshot", "In-Reply-To: <"+janeID+">")
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
 	r.followUp(raw, intake.RuleKnownMessageID, number)
 
 	var customerMsgs int
@@ -86,13 +87,13 @@ func TestThreadingRules(t *testing.T) {
 func TestStrangerWithTokenOpensNewTicket(t *testing.T) {
 	r := newRig(t, nil, nil)
 	number, _ := r.open()
-	raw := mail("mallory@evil.example", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down", "let me in")
-	r.mustSend("mallory@evil.example", []string{"outage@bank.example"}, raw)
-	in := r.inbound(messageID(raw))
-	if in.outcome != "new_ticket" || in.number == number {
-		t.Fatalf("stranger's mail: %s on %s", in.outcome, in.number)
+	raw := intaketest.Mail("mallory@evil.example", "outage@bank.example", "Re: [#"+number+"] entire mobile online banking is down", "let me in")
+	r.MustSend("mallory@evil.example", []string{"outage@bank.example"}, raw)
+	in := r.Inbound(intaketest.MessageID(raw))
+	if in.Outcome != "new_ticket" || in.Number == number {
+		t.Fatalf("stranger's mail: %s on %s", in.Outcome, in.Number)
 	}
-	evs := r.events(in.number)
+	evs := r.events(in.Number)
 	last := evs[len(evs)-1]
 	if last.Action != ticket.ActionThreadRefused || !strings.Contains(last.Detail, number) ||
 		!strings.Contains(last.Detail, "mallory@evil.example") {
@@ -104,18 +105,18 @@ func TestStrangerWithTokenOpensNewTicket(t *testing.T) {
 		}
 	}
 	// A collaborator may use the token.
-	if err := r.org.Store.InTx(context.Background(), func(tx *ticket.Tx) error {
+	if err := r.Org.Store.InTx(context.Background(), func(tx *ticket.Tx) error {
 		tk, err := tx.LockNumber(context.Background(), number)
 		if err != nil {
 			return err
 		}
-		_, err = tx.AddCollaborator(context.Background(), tk, ticket.AgentActor(r.org.Ken), ticket.Contact{Email: "bob@user.com"})
+		_, err = tx.AddCollaborator(context.Background(), tk, ticket.AgentActor(r.Org.Ken), ticket.Contact{Email: "bob@user.com"})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	raw = mail("bob@user.com", "outage@bank.example", "Re: [#"+number+"] down", "same here")
-	r.mustSend("bob@user.com", []string{"outage@bank.example"}, raw)
+	raw = intaketest.Mail("bob@user.com", "outage@bank.example", "Re: [#"+number+"] down", "same here")
+	r.MustSend("bob@user.com", []string{"outage@bank.example"}, raw)
 	r.followUp(raw, intake.RuleSubjectToken, number)
 }
 
@@ -125,32 +126,32 @@ func TestMachinesNeverOpenTickets(t *testing.T) {
 	ack := r.notice(number, "jane@user.com")
 
 	// An out-of-office answer to our acknowledgement is recorded quietly.
-	ooo := mail("jane@user.com", "outage@bank.example", "Out of office: [#"+number+"] down", "I am away until Monday.",
+	ooo := intaketest.Mail("jane@user.com", "outage@bank.example", "Out of office: [#"+number+"] down", "I am away until Monday.",
 		"Auto-Submitted: auto-replied", "In-Reply-To: <"+ack+">")
-	r.mustSend("", []string{"outage@bank.example"}, ooo)
-	if in := r.inbound(messageID(ooo)); in.outcome != "ignored" || in.number != number {
-		t.Fatalf("auto-reply: %s on %q (%s)", in.outcome, in.number, in.reason)
+	r.MustSend("", []string{"outage@bank.example"}, ooo)
+	if in := r.Inbound(intaketest.MessageID(ooo)); in.Outcome != "ignored" || in.Number != number {
+		t.Fatalf("auto-reply: %s on %q (%s)", in.Outcome, in.Number, in.Reason)
 	}
 	evs := r.events(number)
 	if last := evs[len(evs)-1]; last.Action != ticket.ActionAutoReply {
 		t.Fatalf("last event %+v, want auto_reply_received", last)
 	}
-	if r.ticket(number).Status != ticket.StatusOpen || r.count(`SELECT count(*) FROM messages`) != 1 {
+	if r.Ticket(number).Status != ticket.StatusOpen || r.Count(`SELECT count(*) FROM messages`) != 1 {
 		t.Fatal("an auto-reply became a message")
 	}
 
 	// An auto-reply to nothing, bulk mail and a list mail open nothing.
 	for _, raw := range []string{
-		mail("bot@user.com", "support@bank.example", "Automatic reply", "away", "X-Autoreply: yes"),
-		mail("news@shop.example", "support@bank.example", "Our offers", "buy", "Precedence: bulk"),
-		mail("list@lists.example", "support@bank.example", "[list] hello", "hi", "List-Id: <dev.lists.example>"),
+		intaketest.Mail("bot@user.com", "support@bank.example", "Automatic reply", "away", "X-Autoreply: yes"),
+		intaketest.Mail("news@shop.example", "support@bank.example", "Our offers", "buy", "Precedence: bulk"),
+		intaketest.Mail("list@lists.example", "support@bank.example", "[list] hello", "hi", "List-Id: <dev.lists.example>"),
 	} {
-		r.mustSend("x@y.example", []string{"support@bank.example"}, raw)
-		if in := r.inbound(messageID(raw)); in.outcome == "new_ticket" || in.outcome == "follow_up" {
-			t.Fatalf("machine mail became %s: %s", in.outcome, raw[:80])
+		r.MustSend("x@y.example", []string{"support@bank.example"}, raw)
+		if in := r.Inbound(intaketest.MessageID(raw)); in.Outcome == "new_ticket" || in.Outcome == "follow_up" {
+			t.Fatalf("machine mail became %s: %s", in.Outcome, raw[:80])
 		}
 	}
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 1 {
 		t.Fatalf("%d tickets, want only Jane's", n)
 	}
 }
@@ -195,10 +196,10 @@ func TestBounceOfNoticeRecordedOnTicket(t *testing.T) {
 		"--B--",
 		"",
 	}, "\r\n")
-	r.mustSend("", []string{"outage@bank.example"}, dsn)
-	in := r.inbound("bounce-1@mx.user.com")
-	if in.outcome != "ignored" || in.number != number {
-		t.Fatalf("bounce: %s on %q (%s)", in.outcome, in.number, in.reason)
+	r.MustSend("", []string{"outage@bank.example"}, dsn)
+	in := r.Inbound("bounce-1@mx.user.com")
+	if in.Outcome != "ignored" || in.Number != number {
+		t.Fatalf("bounce: %s on %q (%s)", in.Outcome, in.Number, in.Reason)
 	}
 	evs := r.events(number)
 	last := evs[len(evs)-1]
@@ -206,7 +207,7 @@ func TestBounceOfNoticeRecordedOnTicket(t *testing.T) {
 		t.Fatalf("event %+v", last)
 	}
 	var state string
-	if err := r.org.Store.Pool().QueryRow(context.Background(), `SELECT state FROM outbound_mails WHERE message_id = $1`, ack).
+	if err := r.Org.Store.Pool().QueryRow(context.Background(), `SELECT state FROM outbound_mails WHERE message_id = $1`, ack).
 		Scan(&state); err != nil || state != "failed" {
 		t.Fatalf("notice state %q err %v", state, err)
 	}
@@ -229,24 +230,24 @@ func TestLoopsBansAndFilters(t *testing.T) {
 	cases := []struct {
 		raw, outcome, reason string
 	}{
-		{mail("support@bank.example", "outage@bank.example", "loop", "from ourselves"), "ignored", "our own addresses"},
-		{mail("someone@else.example", "support@bank.example", "[#123456] notice", "x", "X-Postdesk-Loop: bank.example"), "ignored", "postdesk itself"},
-		{mail("spammer@example.com", "support@bank.example", "hi", "x"), "quarantined", "banned"},
-		{mail("x@SPAM.example", "support@bank.example", "hi", "x"), "quarantined", "banned"},
-		{mail("clerk@shop.example", "support@bank.example", "invoice overdue", "pay"), "quarantined", "suspected invoice fraud"},
-		{mail("clerk@shop.example", "support@bank.example", "please", "unsubscribe me"), "rejected", "not a support request"},
+		{intaketest.Mail("support@bank.example", "outage@bank.example", "loop", "from ourselves"), "ignored", "our own addresses"},
+		{intaketest.Mail("someone@else.example", "support@bank.example", "[#123456] notice", "x", "X-Postdesk-Loop: bank.example"), "ignored", "postdesk itself"},
+		{intaketest.Mail("spammer@example.com", "support@bank.example", "hi", "x"), "quarantined", "banned"},
+		{intaketest.Mail("x@SPAM.example", "support@bank.example", "hi", "x"), "quarantined", "banned"},
+		{intaketest.Mail("clerk@shop.example", "support@bank.example", "invoice overdue", "pay"), "quarantined", "suspected invoice fraud"},
+		{intaketest.Mail("clerk@shop.example", "support@bank.example", "please", "unsubscribe me"), "rejected", "not a support request"},
 	}
 	for _, c := range cases {
-		r.mustSend("x@y.example", []string{"support@bank.example"}, c.raw)
-		in := r.inbound(messageID(c.raw))
-		if in.outcome != c.outcome || !strings.Contains(in.reason, c.reason) || in.number != "" {
-			t.Errorf("%s: outcome %s (%s) ticket %q; want %s (%s)", messageID(c.raw), in.outcome, in.reason, in.number, c.outcome, c.reason)
+		r.MustSend("x@y.example", []string{"support@bank.example"}, c.raw)
+		in := r.Inbound(intaketest.MessageID(c.raw))
+		if in.Outcome != c.outcome || !strings.Contains(in.Reason, c.reason) || in.Number != "" {
+			t.Errorf("%s: outcome %s (%s) ticket %q; want %s (%s)", intaketest.MessageID(c.raw), in.Outcome, in.Reason, in.Number, c.outcome, c.reason)
 		}
 	}
-	raw := mail("boss@bigcorp.example", "support@bank.example", "vip", "important")
-	r.mustSend("boss@bigcorp.example", []string{"support@bank.example"}, raw)
-	tk := r.ticket(r.inbound(messageID(raw)).number)
-	cc, _ := ticket.Collaborators(context.Background(), r.org.Store.Pool(), tk.ID)
+	raw := intaketest.Mail("boss@bigcorp.example", "support@bank.example", "vip", "important")
+	r.MustSend("boss@bigcorp.example", []string{"support@bank.example"}, raw)
+	tk := r.Ticket(r.Inbound(intaketest.MessageID(raw)).Number)
+	cc, _ := ticket.Collaborators(context.Background(), r.Org.Store.Pool(), tk.ID)
 	if tk.Priority != ticket.PriorityHigh || tk.DepartmentName != "System Administrators" || len(cc) != 1 {
 		t.Fatalf("filtered ticket %+v, collaborators %+v", tk, cc)
 	}

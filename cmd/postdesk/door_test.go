@@ -31,18 +31,7 @@ func TestTransferWithNoteSameByMailAndCLI(t *testing.T) {
 	var alerts [][]byte
 	for i := range 2 {
 		kenHas := len(world.inbox("ken.jay@bank.example"))
-		raw := strings.Join([]string{
-			"From: Jane Doe <jane@user.com>",
-			"To: outage@bank.example",
-			"Subject: entire mobile online banking is down",
-			"Date: Fri, 27 Nov 2026 09:00:00 +0000",
-			fmt.Sprintf("Message-ID: <jane-outage-%d@user.com>", i),
-			"MIME-Version: 1.0",
-			"Content-Type: text/plain; charset=utf-8",
-			"",
-			"customers are reporting a 404 error when browsing to online banking",
-			"",
-		}, "\r\n")
+		raw := janeOutage(fmt.Sprintf("jane-outage-%d@user.com", i))
 		if err := s.send("jane@user.com", []string{"outage@bank.example"}, raw); err != nil {
 			t.Fatal(err)
 		}

@@ -13,21 +13,8 @@ import (
 // eventRows are the ticket's stored events, every column, oldest first.
 func eventRows(t *testing.T, pool *pgxpool.Pool, number string) []string {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT row_to_json(e)::text FROM ticket_events e
+	return ticketRows(t, pool, `SELECT row_to_json(e)::text FROM ticket_events e
 		JOIN tickets t ON t.id = e.ticket_id WHERE t.number = $1 ORDER BY e.id`, number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 // Renaming agents in the configuration changes no past event: the stored
@@ -49,13 +36,7 @@ func TestRenamedAgentKeepsHistoryShowShowsCurrentName(t *testing.T) {
 	before := eventRows(t, pool, number)
 
 	// What `postdesk serve` does at start with an edited configuration.
-	ctx := context.Background()
-	a := &app{getenv: func(k string) string { return env[k] }}
-	store, _, err := a.openWorkStore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Pool().Close()
+	a, store := exampleStore(t, url)
 	renamed := map[string]string{"Ken Jay": "Kenneth Jay", "Mary Major": "Mary Minor"}
 	for i, ag := range a.cfg.Agents {
 		if n, ok := renamed[ag.Name]; ok {
@@ -66,7 +47,7 @@ func TestRenamedAgentKeepsHistoryShowShowsCurrentName(t *testing.T) {
 	if len(renamed) != 0 {
 		t.Fatalf("the example configuration lacks %v", renamed)
 	}
-	if err := store.SyncOrg(ctx, orgOf(a.cfg)); err != nil {
+	if err := store.SyncOrg(context.Background(), orgOf(a.cfg)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 )
 
@@ -91,18 +91,7 @@ func (s *server) shutdown() int {
 
 // send delivers raw to postdesk's SMTP listener as an MTA would.
 func (s *server) send(from string, to []string, raw string) error {
-	c, err := smtp.Dial(s.smtp)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Hello("mx.user.com"); err != nil {
-		return err
-	}
-	if err := c.SendMail(from, to, strings.NewReader(raw)); err != nil {
-		return err
-	}
-	return c.Quit()
+	return intaketest.SendSMTP(s.smtp, "mx.user.com", from, to, raw)
 }
 
 // settle waits until no notice is waiting, so that what was sent has arrived.
@@ -202,6 +191,23 @@ func reply(from, text string, notice []byte) (to, raw string) {
 
 var tokenRE = regexp.MustCompile(`\[#([0-9]{6})\]`)
 
+// janeOutage is Jane's report of the outage to outage@, the mail that opens
+// the scenario's ticket, with the given Message-ID.
+func janeOutage(messageID string) string {
+	return strings.Join([]string{
+		"From: Jane Doe <jane@user.com>",
+		"To: outage@bank.example",
+		"Subject: entire mobile online banking is down",
+		"Date: Fri, 27 Nov 2026 09:00:00 +0000",
+		"Message-ID: <" + messageID + ">",
+		"MIME-Version: 1.0",
+		"Content-Type: text/plain; charset=utf-8",
+		"",
+		"customers are reporting a 404 error when browsing to online banking",
+		"",
+	}, "\r\n")
+}
+
 // TestScenario replays the four stages with the shipped configuration over
 // real SMTP, IMAP for the people's mail clients, real PostgreSQL and a real
 // relay.
@@ -213,18 +219,7 @@ func TestScenario(t *testing.T) {
 
 	// 1. Intake.
 	janeID := "jane-outage-1@user.com"
-	janeMail := strings.Join([]string{
-		"From: Jane Doe <jane@user.com>",
-		"To: outage@bank.example",
-		"Subject: entire mobile online banking is down",
-		"Date: Fri, 27 Nov 2026 09:00:00 +0000",
-		"Message-ID: <" + janeID + ">",
-		"MIME-Version: 1.0",
-		"Content-Type: text/plain; charset=utf-8",
-		"",
-		"customers are reporting a 404 error when browsing to online banking",
-		"",
-	}, "\r\n")
+	janeMail := janeOutage(janeID)
 	if err := s.send("jane@user.com", []string{"outage@bank.example"}, janeMail); err != nil {
 		t.Fatalf("stage 1: %v", err)
 	}

@@ -5,29 +5,39 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/ticket"
 )
 
+// exampleStore opens the work store as `postdesk serve` does, with the
+// example configuration over the database at url; a.cfg is that
+// configuration, for a test to edit before it syncs the organisation.
+func exampleStore(t *testing.T, url string) (*app, *ticket.Store) {
+	t.Helper()
+	a := &app{getenv: func(k string) string { return exampleEnv(url)[k] }}
+	store, _, err := a.openWorkStore(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Pool().Close)
+	return a, store
+}
+
 // openTicket opens Jane's ticket through the store, with the organisation
 // synced from the example configuration, and returns its number.
 func openTicket(t *testing.T, url string) (string, *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
-	a := &app{getenv: func(k string) string { return exampleEnv(url)[k] }}
-	store, _, err := a.openWorkStore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Pool().Close)
+	a, store := exampleStore(t, url)
 	if err := store.SyncOrg(ctx, orgOf(a.cfg)); err != nil {
 		t.Fatal(err)
 	}
 	help, _ := ticket.FindDepartment(ctx, store.Pool(), "Help Desk")
 	var number string
-	err = store.InTx(ctx, func(tx *ticket.Tx) error {
+	err := store.InTx(ctx, func(tx *ticket.Tx) error {
 		tk, _, err := tx.Open(ctx, ticket.NewTicket{Subject: "entire mobile online banking is down",
 			Customer: ticket.Contact{Email: "jane@user.com", Name: "Jane"}, DepartmentID: help.ID,
 			Priority: ticket.PriorityEmergency, Message: ticket.Message{Body: "404 everywhere"}})
@@ -42,24 +52,26 @@ func openTicket(t *testing.T, url string) (string, *pgxpool.Pool) {
 	return number, store.Pool()
 }
 
-// notices lists the templates queued for the ticket to each recipient, in order.
-func notices(t *testing.T, pool *pgxpool.Pool, number string) []string {
+// ticketRows lists the text of each row that query finds for the ticket
+// whose number is its $1, in the query's order.
+func ticketRows(t *testing.T, pool *pgxpool.Pool, query, number string) []string {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT template || ' ' || recipient FROM outbound_mails o
-		JOIN tickets t ON t.id = o.ticket_id WHERE t.number = $1 ORDER BY o.id`, number)
+	rows, err := pool.Query(context.Background(), query, number)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
+}
+
+// notices lists the templates queued for the ticket to each recipient, in order.
+func notices(t *testing.T, pool *pgxpool.Pool, number string) []string {
+	t.Helper()
+	return ticketRows(t, pool, `SELECT template || ' ' || recipient FROM outbound_mails o
+		JOIN tickets t ON t.id = o.ticket_id WHERE t.number = $1 ORDER BY o.id`, number)
 }
 
 func TestTicketWorkCommands(t *testing.T) {

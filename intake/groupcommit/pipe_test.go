@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,32 +13,16 @@ import (
 	"github.com/postdesk/postdesk/migrations/dbtest"
 )
 
-// trips counts the statements and batches sent to PostgreSQL: each is one
-// round trip.
-type trips struct{ n atomic.Int64 }
-
-func (r *trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *trips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 // pool is a pool on a fresh database with a table "note", and its round
 // trip counter.
-func pool(t *testing.T) (*pgxpool.Pool, *trips) {
+func pool(t *testing.T) (*pgxpool.Pool, *dbtest.RoundTrips) {
 	t.Helper()
 	ctx := context.Background()
 	pc, err := pgxpool.ParseConfig(dbtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &trips{}
+	tr := &dbtest.RoundTrips{}
 	pc.ConnConfig.Tracer = tr
 	p, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -72,21 +55,12 @@ func share(t *testing.T, p *pgxpool.Pool, n int, fn func(member int, tx pgx.Tx) 
 	return errs, aborted
 }
 
-func count(t *testing.T, p *pgxpool.Pool, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := p.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // Members that each run three statements pay three round trips together,
 // not three each, and each reads its own results back.
 func TestShareBatchesTheMembersStatements(t *testing.T) {
 	p, tr := pool(t)
 	const members, steps = 6, 3
-	before := tr.n.Load()
+	before := tr.N()
 	errs, aborted := share(t, p, members, func(m int, tx pgx.Tx) error {
 		ctx := context.Background()
 		for s := range steps {
@@ -107,15 +81,15 @@ func TestShareBatchesTheMembersStatements(t *testing.T) {
 		t.Fatalf("aborted %v, errors %v", aborted, errs)
 	}
 	// Begin and commit are a round trip each; the statements, one per step.
-	if got := tr.n.Load() - before; got != steps+2 {
+	if got := tr.N() - before; got != steps+2 {
 		t.Fatalf("%d round trips for %d members of %d statements, want %d", got, members, steps, steps+2)
 	}
-	if n := count(t, p, `SELECT count(*) FROM note`); n != members*steps {
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != members*steps {
 		t.Fatalf("%d rows, want %d", n, members*steps)
 	}
 	// Within a batch the members run in their order, so that a group runs
 	// the same way each time.
-	if n := count(t, p, `SELECT count(*) FROM note a JOIN note b ON a.step = b.step AND a.member < b.member
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note a JOIN note b ON a.step = b.step AND a.member < b.member
 		WHERE a.id > b.id`); n != 0 {
 		t.Fatalf("%d pairs of statements ran out of member order", n)
 	}
@@ -145,7 +119,7 @@ func TestShareOneFailureAbortsAll(t *testing.T) {
 			t.Fatalf("member %d: %v, want ErrAborted", m, err)
 		}
 	}
-	if n := count(t, p, `SELECT count(*) FROM note`); n != 0 {
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != 0 {
 		t.Fatalf("%d rows committed after an abort", n)
 	}
 }
@@ -182,7 +156,7 @@ func TestShareMembersOfDifferentLengthsAndAPanic(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, p, `SELECT count(*) FROM note`); n != 1+2+4 {
+	if n := dbtest.Count(t, p, `SELECT count(*) FROM note`); n != 1+2+4 {
 		t.Fatalf("%d rows, want 7", n)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/postdesk/postdesk/intake"
 	"github.com/postdesk/postdesk/intake/groupcommit"
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
@@ -73,7 +74,7 @@ func benchIngest(b *testing.B, size, sessions int, reuse bool) {
 	latencies := make([][]time.Duration, sessions)
 	errs := make([]error, sessions)
 	var wg sync.WaitGroup
-	trips0 := bs.trips.n.Load()
+	trips0 := bs.trips.N()
 	cpu0, pg0 := processCPU(), bs.backendCPU()
 	b.ResetTimer()
 	start := time.Now()
@@ -87,7 +88,7 @@ func benchIngest(b *testing.B, size, sessions int, reuse bool) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	trips := bs.trips.n.Load() - trips0
+	trips := bs.trips.N() - trips0
 	cpu, pg := processCPU()-cpu0, bs.backendCPU()-pg0
 	var all []time.Duration
 	for s := range sessions {
@@ -128,7 +129,7 @@ type benchServer struct {
 	b     testing.TB
 	pool  *pgxpool.Pool
 	addr  string
-	trips *roundTrips
+	trips *dbtest.RoundTrips
 }
 
 func newBenchServer(b testing.TB) *benchServer {
@@ -141,7 +142,10 @@ func newBenchServer(b testing.TB) *benchServer {
 	if n := envInt(b, "POSTDESK_BENCH_POOL"); n > 0 {
 		pc.MaxConns = int32(n)
 	}
-	trips := &roundTrips{}
+	trips := &dbtest.RoundTrips{}
+	if os.Getenv("TRACESQL") != "" {
+		trips.Show = 40
+	}
 	pc.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -164,7 +168,7 @@ func newBenchServer(b testing.TB) *benchServer {
 	}
 	numbers := ticket.DefaultNumbering()
 	notifier, err := mailer.NewNotifier(mailer.Options{
-		OrgName: "Bank Example", MessageIDDomain: "bank.example", ReplySecret: replySecret,
+		OrgName: "Bank Example", MessageIDDomain: "bank.example", ReplySecret: intaketest.ReplySecret,
 		Mailboxes:   map[string]string{"support@bank.example": "Bank Support", "outage@bank.example": "Bank Outage Desk"},
 		DefaultFrom: "support@bank.example", Templates: set,
 	}, numbers)
@@ -173,14 +177,14 @@ func newBenchServer(b testing.TB) *benchServer {
 	}
 	org := tickettest.Sync(b, ticket.NewStore(pool, numbers, notifier))
 	proc, err := intake.NewProcessor(ctx, org.Store, intake.Options{MessageIDDomain: "bank.example",
-		ReplySecret: replySecret, OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"},
-		Logger: quietLogger(), GroupCommit: groupcommit.Options{MaxMembers: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
+		ReplySecret: intaketest.ReplySecret, OwnAddresses: []string{"helpdesk@bank.example", "sysadmins@bank.example"},
+		Logger: intaketest.QuietLogger(), GroupCommit: groupcommit.Options{MaxMembers: envInt(b, "POSTDESK_BENCH_GROUP_MAILS"),
 			MaxGroups: envInt(b, "POSTDESK_BENCH_GROUPS")}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	lis := listener.New(proc, listener.Config{Addr: "127.0.0.1:0", Hostname: "mx.bank.example",
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: quietLogger()})
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, Logger: intaketest.QuietLogger()})
 	if err := lis.Listen(); err != nil {
 		b.Fatal(err)
 	}
@@ -228,33 +232,6 @@ func (bs *benchServer) backendCPU() time.Duration {
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
-
-// roundTrips counts the statements and batches sent to PostgreSQL: each is
-// one round trip.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if os.Getenv("TRACESQL") != "" && r.n.Load() < 40 {
-		fmt.Println("Q:", strings.Join(strings.Fields(d.SQL), " "))
-	}
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	if os.Getenv("TRACESQL") != "" && r.n.Load() < 40 {
-		fmt.Println("BATCHQ:", strings.Join(strings.Fields(d.SQL), " "))
-	}
-}
-
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // envInt reads a tuning knob of the benchmark; 0 when unset.
 func envInt(b testing.TB, name string) int {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/intake/listener"
 )
 
@@ -41,16 +42,15 @@ func TestRepliesToFailuresAskForARetryAndLeakNothing(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			l := listener.New(failing{c.err}, listener.Config{Addr: "127.0.0.1:0", Logger: quietLogger(),
+			l := listener.New(failing{c.err}, listener.Config{Addr: "127.0.0.1:0", Logger: intaketest.QuietLogger(),
 				ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, Metrics: listener.NewMetrics(reg)})
 			if err := l.Listen(); err != nil {
 				t.Fatal(err)
 			}
 			go l.Serve() //nolint:errcheck // returns when closed
 			defer l.Close()
-			r := &rig{t: t, addr: l.Addr().String()}
-			err := r.send("jane@user.com", []string{"support@bank.example"},
-				mail("jane@user.com", "support@bank.example", "hello", "is anyone there?"))
+			err := intaketest.SendSMTP(l.Addr().String(), "client.example", "jane@user.com", []string{"support@bank.example"},
+				intaketest.Mail("jane@user.com", "support@bank.example", "hello", "is anyone there?"))
 			var se *smtp.SMTPError
 			if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != c.enhanced {
 				t.Fatalf("reply %v, want 451 %v", err, c.enhanced)
@@ -94,14 +94,14 @@ func listenerReplies(t *testing.T, reg *prometheus.Registry, command, code strin
 // A commit that runs out of time is answered 451 4.4.5, through the real
 // inbound step, and nothing is stored.
 func TestDeliverDeadlineIs451Congested(t *testing.T) {
-	r := newRig(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.DeliverTimeout = time.Nanosecond })
-	err := r.send("jane@user.com", []string{"support@bank.example"},
-		mail("jane@user.com", "support@bank.example", "in a hurry", "is anyone there?"))
+	r := intaketest.New(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.DeliverTimeout = time.Nanosecond })
+	err := r.Send("jane@user.com", []string{"support@bank.example"},
+		intaketest.Mail("jane@user.com", "support@bank.example", "in a hurry", "is anyone there?"))
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != (smtp.EnhancedCode{4, 4, 5}) {
 		t.Fatalf("reply %v, want 451 4.4.5", err)
 	}
-	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 0 {
+	if n := r.Count(`SELECT count(*) FROM inbound_mails`); n != 0 {
 		t.Fatalf("%d mails stored after a timed-out commit", n)
 	}
 }

@@ -6,35 +6,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
+	"github.com/postdesk/postdesk/intake/intaketest"
 )
 
 // After the grace period, shutdown closes the sessions that linger and
 // returns; a session that starts a new transaction meanwhile gets 421.
 func TestShutdownClosesLingeringSessions(t *testing.T) {
-	r := newRig(t, nil, nil)
-	idle, err := smtp.Dial(r.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	if err := idle.Hello("idle.example"); err != nil {
-		t.Fatal(err)
-	}
-	busy, err := smtp.Dial(r.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	if err := busy.Hello("busy.example"); err != nil {
-		t.Fatal(err)
-	}
+	r := intaketest.New(t, nil, nil)
+	idle := r.Session("idle.example")
+	busy := r.Session("busy.example")
 
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		done <- r.lis.Shutdown(ctx)
+		done <- r.Lis.Shutdown(ctx)
 	}()
 	time.Sleep(100 * time.Millisecond)
 	if err := busy.Mail("jane@user.com", nil); smtpCode(err) != 421 {
@@ -51,7 +37,7 @@ func TestShutdownClosesLingeringSessions(t *testing.T) {
 	if err := idle.Noop(); err == nil {
 		t.Fatal("a lingering session is still open after shutdown")
 	}
-	if _, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+	if _, err := net.DialTimeout("tcp", r.Addr, time.Second); err == nil {
 		t.Fatal("the listener still accepts connections")
 	}
 }

@@ -3,6 +3,7 @@ package listener_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -12,123 +13,124 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/intaketest"
 	"github.com/postdesk/postdesk/intake/listener"
 	"github.com/postdesk/postdesk/migrations/dbtest"
 	"github.com/postdesk/postdesk/ticket"
 )
 
 func TestSMTPMailOpensTicket(t *testing.T) {
-	r := newRig(t, nil, nil)
-	raw := mail("Jane Doe <jane@user.com>", "Outage Desk <outage@bank.example>", "entire mobile online banking is down",
+	r := intaketest.New(t, nil, nil)
+	raw := intaketest.Mail("Jane Doe <jane@user.com>", "Outage Desk <outage@bank.example>", "entire mobile online banking is down",
 		"customers are reporting a 404 error when browsing to online banking", "Cc: Bob <bob@user.com>, Help <helpdesk@bank.example>")
-	r.mustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
 
-	in := r.inbound(messageID(raw))
-	if in.outcome != "new_ticket" || !bytes.Equal(in.raw, []byte(raw)) {
-		t.Fatalf("stored outcome %s, raw kept byte for byte: %v", in.outcome, bytes.Equal(in.raw, []byte(raw)))
+	in := r.Inbound(intaketest.MessageID(raw))
+	if in.Outcome != "new_ticket" || !bytes.Equal(in.Raw, []byte(raw)) {
+		t.Fatalf("stored outcome %s, raw kept byte for byte: %v", in.Outcome, bytes.Equal(in.Raw, []byte(raw)))
 	}
-	tk := r.ticket(in.number)
+	tk := r.Ticket(in.Number)
 	if tk.Subject != "entire mobile online banking is down" || tk.Priority != ticket.PriorityEmergency ||
 		tk.DepartmentName != "Help Desk" || tk.HelpTopicName != "Business critical outage" ||
 		tk.CustomerEmail != "jane@user.com" || tk.CustomerName != "Jane Doe" || tk.MailboxName != "outage" {
 		t.Fatalf("ticket %+v", tk)
 	}
-	cc, err := ticket.Collaborators(context.Background(), r.org.Store.Pool(), tk.ID)
+	cc, err := ticket.Collaborators(context.Background(), r.Org.Store.Pool(), tk.ID)
 	if err != nil || len(cc) != 1 || cc[0].Email != "bob@user.com" {
 		t.Fatalf("collaborators %+v (our own address must not be one) err %v", cc, err)
 	}
-	h, _ := r.org.Store.History(context.Background(), tk.ID)
+	h, _ := r.Org.Store.History(context.Background(), tk.ID)
 	if h[0].Message == nil || !strings.Contains(h[0].Message.Body, "404 error") || h[0].Message.InboundMailID == 0 {
 		t.Fatalf("first message %+v", h[0].Message)
 	}
 
 	// The general address routes to Help Desk at normal priority.
-	raw = mail("max@user.com", "support@bank.example", "password reset", "please reset my password")
-	r.mustSend("max@user.com", []string{"support@bank.example"}, raw)
-	tk = r.ticket(r.inbound(messageID(raw)).number)
+	raw = intaketest.Mail("max@user.com", "support@bank.example", "password reset", "please reset my password")
+	r.MustSend("max@user.com", []string{"support@bank.example"}, raw)
+	tk = r.Ticket(r.Inbound(intaketest.MessageID(raw)).Number)
 	if tk.Priority != ticket.PriorityNormal || tk.DepartmentName != "Help Desk" || tk.HelpTopicID != 0 {
 		t.Fatalf("support ticket %+v", tk)
 	}
 }
 
 func TestUnknownRecipientIs550(t *testing.T) {
-	r := newRig(t, nil, nil)
-	err := r.send("jane@user.com", []string{"sales@bank.example"}, mail("jane@user.com", "sales@bank.example", "hi", "x"))
+	r := intaketest.New(t, nil, nil)
+	err := r.Send("jane@user.com", []string{"sales@bank.example"}, intaketest.Mail("jane@user.com", "sales@bank.example", "hi", "x"))
 	if smtpCode(err) != 550 {
 		t.Fatalf("unknown recipient: %v, want 550", err)
 	}
-	err = r.send("jane@user.com", []string{"someone@elsewhere.example"}, mail("jane@user.com", "x@elsewhere.example", "relay?", "x"))
+	err = r.Send("jane@user.com", []string{"someone@elsewhere.example"}, intaketest.Mail("jane@user.com", "x@elsewhere.example", "relay?", "x"))
 	if smtpCode(err) != 550 {
 		t.Fatalf("relay attempt: %v, want 550", err)
 	}
 	// +tag variants of a mailbox are ours.
-	raw := mail("jane@user.com", "support+billing@bank.example", "tagged", "x")
-	r.mustSend("jane@user.com", []string{"support+billing@bank.example"}, raw)
-	if r.inbound(messageID(raw)).outcome != "new_ticket" {
+	raw := intaketest.Mail("jane@user.com", "support+billing@bank.example", "tagged", "x")
+	r.MustSend("jane@user.com", []string{"support+billing@bank.example"}, raw)
+	if r.Inbound(intaketest.MessageID(raw)).Outcome != "new_ticket" {
 		t.Fatal("+tag address did not open a ticket")
 	}
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 1 {
 		t.Fatalf("%d tickets, want 1", n)
 	}
 }
 
 func TestOversizedMailIs552(t *testing.T) {
-	r := newRig(t, nil, nil)
-	big := mail("jane@user.com", "support@bank.example", "huge", strings.Repeat("0123456789abcdef\n", 8<<10))
-	if err := r.send("jane@user.com", []string{"support@bank.example"}, big); smtpCode(err) != 552 {
+	r := intaketest.New(t, nil, nil)
+	big := intaketest.Mail("jane@user.com", "support@bank.example", "huge", strings.Repeat("0123456789abcdef\n", 8<<10))
+	if err := r.Send("jane@user.com", []string{"support@bank.example"}, big); smtpCode(err) != 552 {
 		t.Fatalf("oversized: %v, want 552", err)
 	}
-	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 0 {
+	if n := r.Count(`SELECT count(*) FROM inbound_mails`); n != 0 {
 		t.Fatalf("%d mails stored from a refused one", n)
 	}
 }
 
 func TestNullSenderAccepted(t *testing.T) {
-	r := newRig(t, nil, nil)
-	raw := mail("MAILER-DAEMON@mx.user.com", "support@bank.example", "Undelivered Mail Returned to Sender",
+	r := intaketest.New(t, nil, nil)
+	raw := intaketest.Mail("MAILER-DAEMON@mx.user.com", "support@bank.example", "Undelivered Mail Returned to Sender",
 		"This is the mail system at host mx.user.com.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<nobody@user.com>: host mx.user.com said: 550 5.1.1 User unknown")
-	r.mustSend("", []string{"support@bank.example"}, raw)
-	in := r.inbound(messageID(raw))
-	if in.outcome == "new_ticket" || in.outcome == "follow_up" {
-		t.Fatalf("bounce became %s", in.outcome)
+	r.MustSend("", []string{"support@bank.example"}, raw)
+	in := r.Inbound(intaketest.MessageID(raw))
+	if in.Outcome == "new_ticket" || in.Outcome == "follow_up" {
+		t.Fatalf("bounce became %s", in.Outcome)
 	}
 }
 
 func TestDuplicateMailIsStoredOnce(t *testing.T) {
-	r := newRig(t, nil, nil)
-	raw := mail("jane@user.com", "support@bank.example", "twice", "same mail, sent twice")
-	r.mustSend("jane@user.com", []string{"support@bank.example"}, raw)
-	r.mustSend("jane@user.com", []string{"support@bank.example"}, raw)
+	r := intaketest.New(t, nil, nil)
+	raw := intaketest.Mail("jane@user.com", "support@bank.example", "twice", "same mail, sent twice")
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, raw)
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, raw)
 	// The same mail through another path (IMAP) is absorbed too.
-	res, err := r.proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportIMAP,
-		MailboxID: r.org.Support.ID, IMAPUIDValidity: 7, IMAPUID: 1}, []byte(raw))
+	res, err := r.Proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportIMAP,
+		MailboxID: r.Org.Support.ID, IMAPUIDValidity: 7, IMAPUID: 1}, []byte(raw))
 	if err != nil || !res.Duplicate || res.Outcome != intake.OutcomeNewTicket {
 		t.Fatalf("third delivery: %+v %v", res, err)
 	}
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 1 {
 		t.Fatalf("%d tickets from one mail", n)
 	}
 	// A mail without Message-ID is keyed by its content: same bytes, one mail;
 	// other bytes, another.
-	noID := strings.Replace(mail("jane@user.com", "support@bank.example", "no id", "body one"), "Message-ID:", "X-Old-Id:", 1)
-	r.mustSend("jane@user.com", []string{"support@bank.example"}, noID)
-	r.mustSend("jane@user.com", []string{"support@bank.example"}, noID)
-	r.mustSend("jane@user.com", []string{"support@bank.example"}, strings.Replace(noID, "body one", "body two", 1))
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 3 {
+	noID := strings.Replace(intaketest.Mail("jane@user.com", "support@bank.example", "no id", "body one"), "Message-ID:", "X-Old-Id:", 1)
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, noID)
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, noID)
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, strings.Replace(noID, "body one", "body two", 1))
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 3 {
 		t.Fatalf("%d tickets, want 3 (one per distinct mail without Message-ID)", n)
 	}
 }
 
 func TestConcurrentDuplicatesMakeOneTicket(t *testing.T) {
-	r := newRig(t, nil, nil)
-	raw := mail("jane@user.com", "support@bank.example", "race", "sent by two MTAs at once")
+	r := intaketest.New(t, nil, nil)
+	raw := intaketest.Mail("jane@user.com", "support@bank.example", "race", "sent by two MTAs at once")
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.send("jane@user.com", []string{"support@bank.example"}, raw)
+			errs[i] = r.Send("jane@user.com", []string{"support@bank.example"}, raw)
 		}()
 	}
 	wg.Wait()
@@ -137,7 +139,7 @@ func TestConcurrentDuplicatesMakeOneTicket(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 1 {
 		t.Fatalf("%d tickets from one mail sent 6 times at once", n)
 	}
 }
@@ -148,11 +150,11 @@ func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
 	url := dbtest.URL(t)
 	proxy := dbtest.NewProxy(t, url)
 	store := ticket.NewStore(proxy.Pool(t, url), ticket.DefaultNumbering(), nil)
-	r := newRig(t, store, nil)
-	raw := mail("jane@user.com", "support@bank.example", "during the outage", "is anyone there?")
+	r := intaketest.New(t, store, nil)
+	raw := intaketest.Mail("jane@user.com", "support@bank.example", "during the outage", "is anyone there?")
 
 	proxy.Cut()
-	err := r.send("jane@user.com", []string{"support@bank.example"}, raw)
+	err := r.Send("jane@user.com", []string{"support@bank.example"}, raw)
 	if smtpCode(err) != 451 {
 		t.Fatalf("database down: %v, want 451", err)
 	}
@@ -162,7 +164,7 @@ func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
 	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		err = r.send("jane@user.com", []string{"support@bank.example"}, raw)
+		err = r.Send("jane@user.com", []string{"support@bank.example"}, raw)
 		if err == nil || time.Now().After(deadline) {
 			break
 		}
@@ -171,19 +173,19 @@ func TestDatabaseDownIs451ThenRetryMakesOneTicket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after the outage: %v", err)
 	}
-	r.mustSend("jane@user.com", []string{"support@bank.example"}, raw) // the MTA retries once more
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, raw) // the MTA retries once more
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 1 {
 		t.Fatalf("%d tickets, want exactly one", n)
 	}
-	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM inbound_mails`); n != 1 {
 		t.Fatalf("%d stored mails, want one", n)
 	}
 }
 
 func TestLMTPAnswersPerRecipient(t *testing.T) {
-	r := newRig(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.LMTP = true })
-	raw := mail("jane@user.com", "support@bank.example, outage@bank.example", "two desks", "one mail for two mailboxes")
-	conn, err := net.Dial("tcp", r.addr)
+	r := intaketest.New(t, nil, func(_ *intake.Options, lc *listener.Config) { lc.LMTP = true })
+	raw := intaketest.Mail("jane@user.com", "support@bank.example, outage@bank.example", "two desks", "one mail for two mailboxes")
+	conn, err := net.Dial("tcp", r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +216,7 @@ func TestLMTPAnswersPerRecipient(t *testing.T) {
 	if err != nil || len(resp) != 2 || resp["support@bank.example"] == nil || resp["outage@bank.example"] == nil {
 		t.Fatalf("per-recipient replies %v, err %v", resp, err)
 	}
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 1 {
 		t.Fatalf("%d tickets, want one for a mail to two mailboxes", n)
 	}
 }
@@ -222,37 +224,46 @@ func TestLMTPAnswersPerRecipient(t *testing.T) {
 // Found by the IMAP poller's tests: a malformed Message-ID must not merge
 // unrelated mails, and a NUL byte must not make a mail impossible to commit.
 func TestBrokenIDsAndNULsAreStored(t *testing.T) {
-	r := newRig(t, nil, nil)
-	a := mail("f@b.example", "support@bank.example", "printer jam", "the printer is jammed", "Message-ID: not-an-id")
-	b := mail("g@b.example", "support@bank.example", "password reset", "please reset it", "Message-ID: not-an-id")
-	r.mustSend("f@b.example", []string{"support@bank.example"}, a)
-	r.mustSend("g@b.example", []string{"support@bank.example"}, b)
-	if n := r.count(`SELECT count(*) FROM tickets`); n != 2 {
+	r := intaketest.New(t, nil, nil)
+	a := intaketest.Mail("f@b.example", "support@bank.example", "printer jam", "the printer is jammed", "Message-ID: not-an-id")
+	b := intaketest.Mail("g@b.example", "support@bank.example", "password reset", "please reset it", "Message-ID: not-an-id")
+	r.MustSend("f@b.example", []string{"support@bank.example"}, a)
+	r.MustSend("g@b.example", []string{"support@bank.example"}, b)
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != 2 {
 		t.Fatalf("%d tickets from two different mails sharing a broken Message-ID", n)
 	}
-	r.mustSend("f@b.example", []string{"support@bank.example"}, a) // the same mail again is still one
-	if n := r.count(`SELECT count(*) FROM inbound_mails`); n != 2 {
+	r.MustSend("f@b.example", []string{"support@bank.example"}, a) // the same mail again is still one
+	if n := r.Count(`SELECT count(*) FROM inbound_mails`); n != 2 {
 		t.Fatalf("%d stored mails, want 2", n)
 	}
-	nul := mail("k@b.example", "support@bank.example", "nul", "hel=00lo", "Content-Transfer-Encoding: quoted-printable")
-	r.mustSend("k@b.example", []string{"support@bank.example"}, nul)
-	if in := r.inbound(messageID(nul)); in.outcome != "new_ticket" {
-		t.Fatalf("mail with a NUL: %s (%s)", in.outcome, in.reason)
+	nul := intaketest.Mail("k@b.example", "support@bank.example", "nul", "hel=00lo", "Content-Transfer-Encoding: quoted-printable")
+	r.MustSend("k@b.example", []string{"support@bank.example"}, nul)
+	if in := r.Inbound(intaketest.MessageID(nul)); in.Outcome != "new_ticket" {
+		t.Fatalf("mail with a NUL: %s (%s)", in.Outcome, in.Reason)
 	}
 }
 
 // Input that is no mail at all, handed over without recipients (as a tool
 // could), is kept in quarantine with the reason rather than crashing intake.
 func TestNoMailWithoutRecipientsIsQuarantined(t *testing.T) {
-	r := newRig(t, nil, nil)
-	res, err := r.proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportSMTP}, []byte("\r\n \r\n"))
+	r := intaketest.New(t, nil, nil)
+	res, err := r.Proc.Deliver(context.Background(), intake.Envelope{Transport: intake.TransportSMTP}, []byte("\r\n \r\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Outcome != intake.OutcomeQuarantined || !strings.Contains(res.Reason, "not a mail") {
 		t.Fatalf("result %+v, want quarantined as not a mail", res)
 	}
-	if n := r.count(`SELECT count(*) FROM inbound_mails WHERE outcome = 'quarantined' AND raw = $1`, []byte("\r\n \r\n")); n != 1 {
+	if n := r.Count(`SELECT count(*) FROM inbound_mails WHERE outcome = 'quarantined' AND raw = $1`, []byte("\r\n \r\n")); n != 1 {
 		t.Fatalf("%d stored copies, want 1", n)
 	}
+}
+
+// smtpCode is the reply code of an SMTP error, 0 for any other error.
+func smtpCode(err error) int {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
 }

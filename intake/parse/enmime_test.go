@@ -2,10 +2,8 @@ package parse
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/jhillyerd/enmime/v2"
@@ -55,18 +53,7 @@ func TestParseAgainstEnmime(t *testing.T) {
 	ours, theirs := map[string]int{}, map[string]int{}
 	var enmimeFailed int
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		js, err := os.ReadFile(strings.TrimSuffix(f, ".eml") + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want swMessage
-		if err := json.Unmarshal(js, &want); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		raw, want := readStalwart(t, f)
 		lf := bytes.ReplaceAll(raw, []byte("\r"), nil)
 		count := func(into map[string]int) func(string, bool, any, any) {
 			return func(field string, ok bool, _, _ any) {

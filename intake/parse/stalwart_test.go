@@ -45,6 +45,25 @@ var stalwartFloor = map[string]int{
 	"text": 62, "attachments": 63,
 }
 
+// readStalwart reads a mail of the stalwart corpus and, from the .json
+// beside it, what the reference parser makes of it.
+func readStalwart(t *testing.T, eml string) ([]byte, swMessage) {
+	t.Helper()
+	raw, err := os.ReadFile(eml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(strings.TrimSuffix(eml, ".eml") + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want swMessage
+	if err := json.Unmarshal(js, &want); err != nil {
+		t.Fatalf("%s: %v", eml, err)
+	}
+	return raw, want
+}
+
 // TestStalwartCorpus compares Parse with the expected parse shipped by the
 // stalwart mail-parser corpus, on the LF-normalised mails (.json).
 //
@@ -73,18 +92,7 @@ func TestStalwartCorpus(t *testing.T) {
 	pass := map[string]int{}
 	for _, f := range files {
 		name, _ := filepath.Rel(dir, f)
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		js, err := os.ReadFile(strings.TrimSuffix(f, ".eml") + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want swMessage
-		if err := json.Unmarshal(js, &want); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		raw, want := readStalwart(t, f)
 		m, err := Parse(bytes.ReplaceAll(raw, []byte("\r"), nil))
 		if err != nil {
 			t.Errorf("%s: Parse: %v", name, err)

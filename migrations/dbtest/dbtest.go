@@ -108,3 +108,15 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// Count runs a query that returns one number, such as a count(*), and fails
+// the test if it cannot: the rigs of several packages ask their databases
+// how many rows something left.
+func Count(t testing.TB, pool *pgxpool.Pool, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("dbtest: %s: %v", query, err)
+	}
+	return n
+}
