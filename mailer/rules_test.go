@@ -7,6 +7,7 @@ import (
 
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/ticket/notice"
 )
 
 func TestAutoReplyLimit(t *testing.T) {
@@ -88,7 +89,7 @@ func TestNoteBesideResolution(t *testing.T) {
 // notice, where switched on, is automatic.
 func TestCollaboratorMails(t *testing.T) {
 	f := newFixture(t, func(o *mailer.Options) {
-		sw := mailer.DefaultNotices()
+		sw := notice.DefaultSwitches()
 		// No acknowledgement: Bob's first mail is the reply below.
 		sw.CustomerAck, sw.CustomerClosed = false, true
 		o.Departments = map[string]mailer.Notices{"help desk": sw}
