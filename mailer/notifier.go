@@ -45,9 +45,6 @@ func (n *Notifier) Notify(ctx context.Context, tx *ticket.Tx, changes []ticket.C
 	return err
 }
 
-// NotifyChannel is the PostgreSQL channel workers LISTEN on.
-const NotifyChannel = ticket.OutboxChannel
-
 func headOf(o ticket.Outgoing) head {
 	return head{MessageID: o.MessageID, From: o.From, To: o.Recipient, Subject: o.Subject}
 }
