@@ -71,8 +71,8 @@ func (t *Tx) ClaimMails(ctx context.Context, limit int, lease time.Duration) ([]
 	return out, nil
 }
 
-// ClaimDrafts locks up to limit notices after id that are still drafts,
-// whatever their state, for rendering without sending.
+// ClaimDrafts locks up to limit notices with ids above after that are
+// still drafts, whatever their state, for rendering without sending.
 func (t *Tx) ClaimDrafts(ctx context.Context, after int64, limit int) ([]QueuedMail, error) {
 	rows, err := t.tx.Query(ctx, `
 		SELECT id, coalesce(ticket_id, 0), '', message_id, template, recipient, mail_from, subject,
