@@ -123,7 +123,7 @@ func (s *Store) ActiveAgent(ctx context.Context, who string) (Agent, error) {
 		return Agent{}, err
 	}
 	if !a.Active {
-		return Agent{}, fmt.Errorf("agent %q is not active: %w", who, ErrNotFound)
+		return Agent{}, fmt.Errorf("ticket: agent %q is not active: %w", who, ErrNotFound)
 	}
 	return a, nil
 }
