@@ -45,9 +45,6 @@ func (n *Notifier) Notify(ctx context.Context, tx *ticket.Tx, changes []ticket.C
 	return err
 }
 
-// NotifyChannel is the PostgreSQL channel workers LISTEN on.
-const NotifyChannel = ticket.OutboxChannel
-
 func headOf(o ticket.Outgoing) head {
 	return head{MessageID: o.MessageID, From: o.From, To: o.Recipient, Subject: o.Subject}
 }
@@ -67,9 +64,9 @@ func capped(nt *notice.Notice) bool {
 	return nt.Direct // an answer to a mail that may not be the agent's
 }
 
-// buildWith renders a notice whose conversation (threadIDs) is known, at
-// once and with the message at hand: what a worker later makes of its
-// draft.
+// buildWith renders a notice whose conversation (the outbox's ThreadIDs,
+// kept by threadOf) is known, at once and with the message at hand: what
+// a worker later makes of its draft.
 func (n *Notifier) buildWith(nt *notice.Notice, thread []string) (ticket.Outgoing, error) {
 	out, d, err := n.draftOf(nt, thread)
 	if err != nil {

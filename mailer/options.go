@@ -47,7 +47,7 @@ type Options struct {
 	// mailbox; empty: the alphabetically first mailbox.
 	DefaultFrom string
 	// Departments holds the notice switches by lower-case department name;
-	// a department missing here gets DefaultNotices.
+	// a department missing here gets notice.DefaultSwitches.
 	Departments map[string]Notices
 	Templates   *templates.Set
 	// AutoReplyLimit caps the automatic mails to one customer address per
@@ -66,9 +66,6 @@ type Options struct {
 // Notices switches a department's notices on or off: the switches of the
 // ticket/notice policy.
 type Notices = notice.Switches
-
-// DefaultNotices is every notice on except the closure notice.
-func DefaultNotices() Notices { return notice.DefaultSwitches() }
 
 // Relay is the SMTP server notices are handed to.
 type Relay struct {

@@ -71,9 +71,10 @@ func (r *Refusal) Is(target error) bool { return target == ErrRefused }
 // mail). tk must be locked by this transaction (Lock, LockNumber). Apply
 // first checks every change, in the order given, and looks up the agents
 // and departments they name; at the first wrong one it returns a *Refusal
-// and has written nothing. Then it makes the changes in the order of the OpKind constants,
-// each with its history event carrying the actor, and the Notifier queues
-// their notices when the transaction commits.
+// and has written nothing. Then it makes the changes in the order of the
+// OpKind constants, each with its history event carrying the actor; the
+// Notifier queues their notices in the same transaction, just before it
+// commits.
 func (t *Tx) Apply(ctx context.Context, tk *Ticket, actor Actor, ops ...Op) error {
 	switch actor.Kind {
 	case ActorAgent, ActorCustomer, ActorSystem:
@@ -122,7 +123,7 @@ func (s *Store) ActiveAgent(ctx context.Context, who string) (Agent, error) {
 		return Agent{}, err
 	}
 	if !a.Active {
-		return Agent{}, fmt.Errorf("agent %q is not active: %w", who, ErrNotFound)
+		return Agent{}, fmt.Errorf("ticket: agent %q is not active: %w", who, ErrNotFound)
 	}
 	return a, nil
 }

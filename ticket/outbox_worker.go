@@ -71,8 +71,8 @@ func (t *Tx) ClaimMails(ctx context.Context, limit int, lease time.Duration) ([]
 	return out, nil
 }
 
-// ClaimDrafts locks up to limit notices after id that are still drafts,
-// whatever their state, for rendering without sending.
+// ClaimDrafts locks up to limit notices with ids above after that are
+// still drafts, whatever their state, for rendering without sending.
 func (t *Tx) ClaimDrafts(ctx context.Context, after int64, limit int) ([]QueuedMail, error) {
 	rows, err := t.tx.Query(ctx, `
 		SELECT id, coalesce(ticket_id, 0), '', message_id, template, recipient, mail_from, subject,
@@ -260,9 +260,16 @@ func (s *Store) OutboxMarks(ctx context.Context) (*OutboxMarks, error) {
 	return &OutboxMarks{conn: conn, ctx: ctx}, nil
 }
 
-// Close gives the connection back with the usual commit mode.
+// Close gives the connection back with the usual commit mode. A
+// connection that cannot be reset is closed instead: back in the pool it
+// would commit others' changes asynchronously, and an intake commit must
+// be durable before the mail is accepted.
 func (m *OutboxMarks) Close() {
-	m.conn.Exec(m.ctx, `RESET synchronous_commit`) //nolint:errcheck // the pool discards a broken conn
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 5*time.Second)
+	defer cancel()
+	if _, err := m.conn.Exec(ctx, `RESET synchronous_commit`); err != nil {
+		m.conn.Conn().Close(ctx) //nolint:errcheck // the pool destroys a closed conn on Release
+	}
 	m.conn.Release()
 }
 

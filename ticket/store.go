@@ -119,9 +119,6 @@ func (t *Tx) DB() pgx.Tx { return t.tx }
 // Store is the store this transaction belongs to.
 func (t *Tx) Store() *Store { return t.store }
 
-// Changes are the changes written so far.
-func (t *Tx) Changes() []Change { return t.changes }
-
 // Quiet marks every change of this transaction as one that must not mail the
 // customer automatically (see Change.Quiet).
 func (t *Tx) Quiet() { t.quiet = true }

@@ -97,7 +97,7 @@ func (s txSummary) endsIn(st ticket.Status) bool {
 	return s.status != nil && s.status.Event.New == string(st) && s.tk.Status == st
 }
 
-// plan decides who is told what about one ticket's changes.
+// planTicket decides who is told what about one ticket's changes.
 func (p *Planner) planTicket(ctx context.Context, q ticket.Querier, group []ticket.Change) ([]Notice, error) {
 	s := summarize(group)
 	sw := p.switches(s.tk.DepartmentName)
