@@ -208,18 +208,24 @@ func (w *Worker) record(ctx context.Context, marks *ticket.OutboxMarks, row queu
 	}
 	w.log.Warn("notice not delivered", "ticket", row.Number, "message_id", row.MessageID,
 		"recipient", row.Recipient, "reply", r.text)
+	// The ticket is locked before the notice's row, in the order a bounce
+	// of the same notice takes them (ticket.FailOutbound), so the two
+	// cannot deadlock.
 	return w.store.InTx(ctx, func(t *ticket.Tx) error {
+		var tk *ticket.Ticket
+		if row.TicketID != 0 {
+			var err error
+			if tk, err = t.Lock(ctx, row.TicketID); err != nil {
+				return err
+			}
+		}
 		if err := t.MarkFailed(ctx, row.ID, r.text); err != nil {
 			return fmt.Errorf("mark failed %s: %w", row.MessageID, err)
 		}
-		if row.TicketID == 0 {
+		if tk == nil {
 			return nil
 		}
-		tk, err := t.Lock(ctx, row.TicketID)
-		if err != nil {
-			return err
-		}
-		_, err = t.Record(ctx, tk, ticket.Event{Actor: ticket.System("postdesk"),
+		_, err := t.Record(ctx, tk, ticket.Event{Actor: ticket.System("postdesk"),
 			Action: ticket.ActionDeliveryFailed, New: row.Recipient, Detail: r.text})
 		return err
 	})
