@@ -159,12 +159,51 @@ func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) 
 		Detail: tk.Subject}, stored); err != nil {
 		return nil, nil, err
 	}
-	for _, c := range nt.Collaborators {
-		if _, err := t.AddCollaborator(ctx, tk, msg.Author, c); err != nil {
-			return nil, nil, err
-		}
+	if err := t.addCollaborators(ctx, tk, msg.Author, nt.Collaborators); err != nil {
+		return nil, nil, err
 	}
 	return tk, stored, nil
+}
+
+// notedCollaborators bounds the addresses the note about a capped Cc lists.
+const notedCollaborators = 100
+
+// addCollaborators adds the contacts an opening mail copied, up to the
+// store's cap: anyone can put hundreds of strangers in a Cc, and each
+// collaborator is mailed every public reply. The addresses over the cap
+// are listed in an internal note for the agents, not added.
+func (t *Tx) addCollaborators(ctx context.Context, tk *Ticket, actor Actor, contacts []Contact) error {
+	var over []string
+	added, seen := 0, map[string]bool{}
+	for _, c := range contacts {
+		email, err := NormalizeEmail(c.Email)
+		if err != nil || seen[strings.ToLower(email)] {
+			continue
+		}
+		seen[strings.ToLower(email)] = true
+		if added >= t.store.maxCc {
+			over = append(over, email)
+			continue
+		}
+		ok, err := t.AddCollaborator(ctx, tk, actor, c)
+		if err != nil {
+			return err
+		}
+		if ok {
+			added++
+		}
+	}
+	if len(over) == 0 {
+		return nil
+	}
+	listed := over[:min(len(over), notedCollaborators)]
+	body := fmt.Sprintf("Not added as collaborators (a ticket takes at most %d from a mail's Cc): %s",
+		t.store.maxCc, strings.Join(listed, ", "))
+	if n := len(over) - len(listed); n > 0 {
+		body += fmt.Sprintf(", and %d more", n)
+	}
+	_, err := t.AddMessage(ctx, tk, Message{Kind: KindNote, Body: body, Author: System("postdesk")})
+	return err
 }
 
 // Lock loads a ticket by id and locks its row until the transaction ends, so

@@ -3,7 +3,9 @@ package ticket_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -370,5 +372,56 @@ func TestFullTextReadsBack(t *testing.T) {
 	}
 	if seen != 3 {
 		t.Fatalf("%d replies in the history, want 3", seen)
+	}
+}
+
+// TestOpenCapsCollaborators: a mail's Cc adds at most the store's cap of
+// collaborators (anyone can copy hundreds of strangers, and each would be
+// mailed every reply); the others are listed in one internal note.
+func TestOpenCapsCollaborators(t *testing.T) {
+	f := newFixture(t, nil)
+	f.store.SetMaxCollaborators(3)
+	ctx := context.Background()
+	cc := []ticket.Contact{{Email: "jane@user.com"}} // the customer herself takes no place
+	for i := range 8 {
+		cc = append(cc, ticket.Contact{Email: fmt.Sprintf("person%d@stranger.example", i)})
+	}
+	cc = append(cc, ticket.Contact{Email: "PERSON0@stranger.example"}) // the same address again
+	var tk *ticket.Ticket
+	err := f.store.InTx(ctx, func(tx *ticket.Tx) error {
+		var err error
+		tk, _, err = tx.Open(ctx, ticket.NewTicket{Subject: "spam", Customer: ticket.Contact{Email: "jane@user.com"},
+			DepartmentID: f.help.ID, Message: ticket.Message{Body: "buy now"}, Collaborators: cc})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := ticket.Collaborators(ctx, f.store.Pool(), tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.Email)
+	}
+	slices.Sort(got)
+	if want := []string{"person0@stranger.example", "person1@stranger.example", "person2@stranger.example"}; !slices.Equal(got, want) {
+		t.Errorf("collaborators %v, want %v", got, want)
+	}
+	hist, err := f.store.History(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range hist {
+		if e.Message != nil && e.Message.Kind == ticket.KindNote {
+			notes = append(notes, e.Message.Body)
+		}
+	}
+	want := "Not added as collaborators (a ticket takes at most 3 from a mail's Cc): person3@stranger.example, " +
+		"person4@stranger.example, person5@stranger.example, person6@stranger.example, person7@stranger.example"
+	if len(notes) != 1 || notes[0] != want {
+		t.Errorf("notes %q, want one: %q", notes, want)
 	}
 }

@@ -34,12 +34,22 @@ type Store struct {
 	pool     *pgxpool.Pool
 	numbers  Numbering
 	notifier Notifier
+	maxCc    int
 }
+
+// DefaultMaxCollaborators is how many addresses of an opening mail's Cc
+// become collaborators when SetMaxCollaborators was not called.
+const DefaultMaxCollaborators = 10
 
 // NewStore returns a store over pool. A nil notifier sends no notices.
 func NewStore(pool *pgxpool.Pool, numbers Numbering, notifier Notifier) *Store {
-	return &Store{pool: pool, numbers: numbers, notifier: notifier}
+	return &Store{pool: pool, numbers: numbers, notifier: notifier, maxCc: DefaultMaxCollaborators}
 }
+
+// SetMaxCollaborators sets how many of NewTicket.Collaborators Open adds
+// (0: none); the others are listed in a note. It is meant for start-up
+// wiring, before the store is shared.
+func (s *Store) SetMaxCollaborators(n int) { s.maxCc = max(n, 0) }
 
 // Pool is the store's connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -204,7 +204,9 @@ func (a *app) openStoreWith(ctx context.Context, load func() (*config.Config, er
 		pool.Close()
 		return nil, nil, err
 	}
-	return ticket.NewStore(pool, numbers, nil), cfg, nil
+	store := ticket.NewStore(pool, numbers, nil)
+	store.SetMaxCollaborators(cfg.Tickets.MaxCollaborators)
+	return store, cfg, nil
 }
 
 func numbering(cfg *config.Config) (ticket.Numbering, error) {

@@ -95,6 +95,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		return a.fail("%v", err)
 	}
 	store := ticket.NewStore(pool, numbers, nil)
+	store.SetMaxCollaborators(cfg.Tickets.MaxCollaborators)
 	if err := store.SyncOrg(ctx, orgOf(cfg)); err != nil {
 		return a.fail("syncing the organisation from %s: %v", cfg.File, err)
 	}

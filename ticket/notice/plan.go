@@ -137,9 +137,17 @@ func (p *Planner) planCustomers(ctx context.Context, q ticket.Querier, s txSumma
 		if nt.Message != nil && nt.Message.Kind == ticket.KindNote {
 			nt.Message, nt.Attach = nil, false
 		}
-		for _, r := range dedupe(people) {
-			// The acknowledgement answers the opener's own mail: it is the
-			// one notice a person gets about their own action.
+		to := people
+		if ownAction {
+			// The acknowledgement answers the opener's own mail, so it
+			// goes to the customer alone: a Cc naming strangers must not
+			// make us mail them the sender's text (reflection spam).
+			// Collaborators hear of the replies that follow.
+			to = []Recipient{customer(s.tk)}
+		}
+		for _, r := range dedupe(to) {
+			// The acknowledgement is the one notice a person gets about
+			// their own action.
 			if !ownAction && isActor(r, nt.Actor) {
 				continue
 			}

@@ -328,3 +328,25 @@ func TestEarlierAssigneeHearsAfterRename(t *testing.T) {
 		t.Errorf("the earlier assignee is told %s as %q, want agent_resolved as Mary Minor", mary.Template, mary.To.Name)
 	}
 }
+
+// TestAckGoesToSenderOnly: a mail copying strangers is acknowledged to its
+// sender alone (one mail naming 200 addresses made 200 acknowledgements
+// quoting its text); the people copied hear of the replies that follow.
+func TestAckGoesToSenderOnly(t *testing.T) {
+	f := newFixture(t, nil)
+	var tk *ticket.Ticket
+	got := f.inTx(func(tx *ticket.Tx) error {
+		var err error
+		tk, _, err = tx.Open(f.ctx, ticket.NewTicket{Subject: "card declined", Customer: ticket.Contact{Email: jane},
+			DepartmentID: f.org.Help.ID, MailboxID: f.org.Support.ID, Message: ticket.Message{Body: "buy cheap pills", MessageID: "jane-cc@user.com"},
+			Collaborators: []ticket.Contact{{Email: "bob@user.com"}, {Email: "carol@stranger.example"}}})
+		return err
+	})
+	wantTold(t, got, jane+" customer_ack", "ken.jay@bank.example agent_new_ticket", "helpdesk@bank.example agent_new_ticket")
+
+	got = f.step(tk.Number, func(tx *ticket.Tx, tk *ticket.Ticket) error {
+		_, err := tx.AddMessage(f.ctx, tk, ticket.Message{Kind: ticket.KindReply, Body: "we are on it", Author: ticket.AgentActor(f.org.Ken)})
+		return err
+	})
+	wantTold(t, got, jane+" customer_reply", "bob@user.com customer_reply", "carol@stranger.example customer_reply")
+}

@@ -64,6 +64,9 @@ type Tickets struct {
 	SubjectToken   string // contains "{number}" exactly once
 	ReplySecretEnv string
 	ReplySecret    Secret `json:"-"` // at least 16 bytes
+	// MaxCollaborators caps how many addresses of a customer's Cc become
+	// collaborators of one ticket; the others are listed in a note.
+	MaxCollaborators int
 }
 
 // Department is a group of agents that tickets are routed to.

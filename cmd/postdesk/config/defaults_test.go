@@ -21,6 +21,7 @@ func TestDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"tickets.number_length", cfg.Tickets.NumberLength, 6},
+		{"tickets.max_collaborators", cfg.Tickets.MaxCollaborators, 10},
 		{"tickets.number_prefix", cfg.Tickets.NumberPrefix, ""},
 		{"tickets.subject_token", cfg.Tickets.SubjectToken, "[#{number}]"},
 		{"database.url_env", cfg.Database.URLEnv, "POSTDESK_DATABASE_URL"},

@@ -12,7 +12,7 @@ import (
 var (
 	organisationKeys = []string{"name", "web_url", "message_id_domain"}
 	databaseKeys     = []string{"url_env", "migrate_on_start", "max_conns"}
-	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env"}
+	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env", "max_collaborators"}
 	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
 		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace"}
 	agentMailKeys = []string{"authserv_id", "unauthenticated"}
@@ -70,6 +70,9 @@ func (d *decoder) tickets(o *object) Tickets {
 		NumberLength: o.integer("number_length", 6, 4, 12),
 		NumberPrefix: o.str("number_prefix"),
 		SubjectToken: o.str("subject_token"),
+		// A mail's Cc may name hundreds of strangers; each would be mailed
+		// every later reply. 0 adds none.
+		MaxCollaborators: o.integer("max_collaborators", 10, 0, 1000),
 	}
 	if !numberPrefix.MatchString(t.NumberPrefix) {
 		o.errf("number_prefix", "must be at most 8 characters A-Z, 0-9 or -, got %q", t.NumberPrefix)

@@ -1,0 +1,47 @@
+package intake_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/postdesk/postdesk/intake/intaketest"
+)
+
+// TestCcOfStrangersIsNotReflected: one mail copying 200 foreign addresses
+// used to make 200 acknowledgements quoting its text, which makes the help
+// desk a spam relay. Over a real SMTP session: the acknowledgement goes to
+// the sender only, ten of the Cc become collaborators (the default cap),
+// and the rest are listed in a note for the agents.
+func TestCcOfStrangersIsNotReflected(t *testing.T) {
+	r := newAnsweringRig(t)
+	var cc []string
+	for i := range 200 {
+		cc = append(cc, fmt.Sprintf("victim%03d@stranger.example", i))
+	}
+	raw := intaketest.Mail("Jane Doe <jane@user.com>", "support@bank.example", "cheap pills",
+		"visit our shop", "Cc: "+strings.Join(cc, ",\r\n "))
+	r.MustSend("jane@user.com", []string{"support@bank.example"}, raw)
+	number := r.Inbound(intaketest.MessageID(raw)).Number
+	if number == "" {
+		t.Fatal("no ticket opened")
+	}
+	tk := r.Ticket(number)
+
+	if n := r.Count(`SELECT count(*) FROM outbound_mails WHERE template = 'customer_ack'`); n != 1 {
+		t.Errorf("%d acknowledgements queued, want 1", n)
+	}
+	if n := r.Count(`SELECT count(*) FROM outbound_mails WHERE template = 'customer_ack' AND recipient = 'jane@user.com'`); n != 1 {
+		t.Errorf("the acknowledgement did not go to the sender")
+	}
+	if n := r.Count(`SELECT count(*) FROM outbound_mails WHERE recipient LIKE '%@stranger.example'`); n != 0 {
+		t.Errorf("%d notices to the addresses copied", n)
+	}
+	if n := r.Count(`SELECT count(*) FROM collaborators WHERE ticket_id = $1`, tk.ID); n != 10 {
+		t.Errorf("%d collaborators, want the cap of 10", n)
+	}
+	if n := r.Count(`SELECT count(*) FROM messages WHERE ticket_id = $1 AND kind = 'note'
+		AND body LIKE 'Not added as collaborators%victim010@stranger.example%victim109@stranger.example, and 90 more'`, tk.ID); n != 1 {
+		t.Errorf("no note lists the addresses over the cap")
+	}
+}
