@@ -37,10 +37,12 @@ func newGrouper(p *Processor, opts groupcommit.Options) *groupcommit.Committer[a
 	})
 }
 
-// errTicketShared fails a member that touches a ticket another member of
-// its group touches: row locks cannot order two changes within one
-// transaction, so the second must wait for a transaction of its own.
-var errTicketShared = errors.New("intake: ticket changed by another mail of the group")
+// errTicketShared fails a member that touches a ticket (or mails a capped
+// recipient) another member of its group touches: row locks cannot order
+// two changes within one transaction, nor can the cap count what the other
+// member has not queued yet, so the second must wait for a transaction of
+// its own.
+var errTicketShared = errors.New("intake: ticket or recipient shared with another mail of the group")
 
 // runGroup delivers batch in one transaction and commits it. alone marks
 // the members that were left out (duplicates, which wrote nothing) and must

@@ -3,6 +3,7 @@ package intake_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/postdesk/postdesk/intake/intaketest"
@@ -43,5 +44,42 @@ func TestCcOfStrangersIsNotReflected(t *testing.T) {
 	if n := r.Count(`SELECT count(*) FROM messages WHERE ticket_id = $1 AND kind = 'note'
 		AND body LIKE 'Not added as collaborators%victim010@stranger.example%victim109@stranger.example, and 90 more'`, tk.ID); n != 1 {
 		t.Errorf("no note lists the addresses over the cap")
+	}
+}
+
+// TestAutoReplyCapHoldsUnderConcurrency: the per-recipient cap on
+// automatic mail (10 an hour by default) holds when one sender's mails
+// arrive over parallel sessions at once; 10,000 mails over 20 sessions
+// used to get 13 or 21 acknowledgements, each transaction counting before
+// the others had committed.
+func TestAutoReplyCapHoldsUnderConcurrency(t *testing.T) {
+	r := newAnsweringRig(t)
+	const sessions, each = 20, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions*each)
+	for s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				raw := intaketest.Mail("Bot <bot@user.com>", "support@bank.example",
+					fmt.Sprintf("order %d-%d failed", s, i), "please check my order")
+				if err := r.Send("bot@user.com", []string{"support@bank.example"}, raw); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("send: %v", err)
+	}
+	if n := r.Count(`SELECT count(*) FROM tickets`); n != sessions*each {
+		t.Fatalf("%d tickets, want %d", n, sessions*each)
+	}
+	if n := r.Count(`SELECT count(*) FROM outbound_mails WHERE template = 'customer_ack' AND recipient = 'bot@user.com'
+		AND state <> 'suppressed'`); n != 10 {
+		t.Errorf("%d acknowledgements to be sent, want the cap of 10", n)
 	}
 }

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 )
@@ -54,6 +55,19 @@ type OutboxHistory struct {
 	Recent map[string]int
 }
 
+// capLockSpace is the first key of the advisory locks on capped
+// recipients (pg_advisory_xact_lock(int4, int4)), a key space apart from
+// the pollers' one-key mailbox locks.
+const capLockSpace = 0x706463 // "pdc"
+
+// recipientClaim is the key a shared transaction's member claims for a
+// capped address: negative, so it never meets a ticket id.
+func recipientClaim(addr string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(addr))
+	return -int64(h.Sum64()>>1) - 1
+}
+
 // OutboxHistory reads the threads of keys and the recent automatic mail of
 // the addresses in capped, in one statement: a transaction's notices are
 // the bulk of its round trips otherwise.
@@ -71,6 +85,27 @@ func (t *Tx) OutboxHistory(ctx context.Context, keys []ThreadKey, capped []strin
 	lower := make([]string, len(capped))
 	for i, a := range capped {
 		lower[i] = strings.ToLower(a)
+	}
+	if len(lower) > 0 {
+		// Members of one shared transaction (group commit) would not see
+		// each other's notices either: the second to mail an address is
+		// made to run in a transaction of its own, after this one.
+		for _, a := range lower {
+			if err := t.claimed(recipientClaim(a)); err != nil {
+				return h, err
+			}
+		}
+		// The cap counts what other transactions committed: two that
+		// count at once would both see room for one more. A lock per
+		// address, held to commit, makes them count one after the other;
+		// the count below is a statement of its own, so that it sees what
+		// the transaction it waited for committed. Addresses are locked in
+		// one order, so two transactions cannot wait for each other.
+		if _, err := t.tx.Exec(ctx, `
+			SELECT pg_advisory_xact_lock($2::int4, hashtext(a))
+			  FROM (SELECT DISTINCT a FROM unnest($1::text[]) AS u(a) ORDER BY a) s`, lower, capLockSpace); err != nil {
+			return h, fmt.Errorf("ticket: lock the capped recipients: %w", err)
+		}
 	}
 	// The thread part is ThreadIDs' query for every (ticket, address) at
 	// once (see there for min(id + 0)); the count part is the cap's count

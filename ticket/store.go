@@ -93,8 +93,9 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 // transaction that the caller owns, shares with other changes and commits:
 // group commit, where several changes pay for one COMMIT. Row locks cannot
 // order changes within one transaction, so claim (when not nil) is called
-// with every ticket fn opens or locks, before fn reads it; an error from
-// claim fails fn, and the caller should then make the change in a
+// with every ticket fn opens or locks, before fn reads it, and with a
+// negative key for every recipient whose automatic mail is capped, before
+// its recent mail is counted; an error from claim fails fn, and the caller should then make the change in a
 // transaction of its own.
 func (s *Store) InShared(ctx context.Context, db pgx.Tx, claim func(ticketID int64) error, fn func(*Tx) error) error {
 	return s.run(ctx, &Tx{store: s, tx: db, claim: claim}, fn)
