@@ -1,10 +1,14 @@
 package intake_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/postdesk/postdesk/intake/intaketest"
 )
@@ -81,5 +85,55 @@ func TestAutoReplyCapHoldsUnderConcurrency(t *testing.T) {
 	if n := r.Count(`SELECT count(*) FROM outbound_mails WHERE template = 'customer_ack' AND recipient = 'bot@user.com'
 		AND state <> 'suppressed'`); n != 10 {
 		t.Errorf("%d acknowledgements to be sent, want the cap of 10", n)
+	}
+}
+
+// TestFollowUpCopiesJoinTheTicket: a customer's reply that copies someone
+// new (To or Cc) makes them a collaborator, as the opening mail would;
+// only the opening mail counted before. The cap counts the collaborators
+// the ticket has, and our own mailboxes and agents never join.
+func TestFollowUpCopiesJoinTheTicket(t *testing.T) {
+	r := newAnsweringRig(t)
+	number, firstID := r.open()
+	tk := r.Ticket(number)
+	collaborators := func() []string {
+		rows, err := r.Org.Store.Pool().Query(context.Background(), `SELECT c.email FROM collaborators x
+			JOIN customers c ON c.id = x.customer_id WHERE x.ticket_id = $1 ORDER BY c.email`, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	reply := intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example, Bob <bob@user.com>",
+		"Re: entire mobile online banking is down", "adding my colleague Bob",
+		"In-Reply-To: <"+firstID+">", "Cc: ken.jay@bank.example, support@bank.example")
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, reply)
+	if in := r.Inbound(intaketest.MessageID(reply)); in.Outcome != "follow_up" || in.Number != number {
+		t.Fatalf("reply: outcome %s on %q (%s)", in.Outcome, in.Number, in.Reason)
+	}
+	if got := collaborators(); !slices.Equal(got, []string{"bob@user.com"}) {
+		t.Errorf("collaborators after the reply: %v, want Bob alone", got)
+	}
+
+	// Up to the cap of 10 in all: Bob and nine of the twelve copied next.
+	var cc []string
+	for i := range 12 {
+		cc = append(cc, fmt.Sprintf("c%02d@user.com", i))
+	}
+	more := intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example",
+		"Re: entire mobile online banking is down", "and the whole team",
+		"In-Reply-To: <"+firstID+">", "Cc: bob@user.com, "+strings.Join(cc, ", "))
+	r.MustSend("jane@user.com", []string{"outage@bank.example"}, more)
+	if got := collaborators(); len(got) != 10 || !slices.Contains(got, "bob@user.com") || slices.Contains(got, "c09@user.com") {
+		t.Errorf("collaborators: %v, want Bob and c00..c08", got)
+	}
+	if n := r.Count(`SELECT count(*) FROM messages WHERE ticket_id = $1 AND kind = 'note'
+		AND body LIKE 'Not added as collaborators%: c09@user.com, c10@user.com, c11@user.com'`, tk.ID); n != 1 {
+		t.Error("no note lists the three over the cap")
 	}
 }

@@ -3,8 +3,10 @@ package intake
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -71,8 +73,36 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 	if err := d.tx.Apply(ctx, tk, author, ticket.Op{Kind: ticket.OpMessage, Message: &msg}); err != nil {
 		return d.res, err
 	}
+	// Whom the customer copied on the reply joins the conversation, as on
+	// the opening mail.
+	copied, err := d.copied(ctx, from.Address)
+	if err != nil {
+		return d.res, err
+	}
+	if err := d.tx.AddCopied(ctx, tk, author, copied); err != nil {
+		return d.res, err
+	}
 	d.res.Outcome = OutcomeFollowUp
 	return d.res, d.finish(ctx, tk.ID)
+}
+
+// copied lists the people the mail's To and Cc name besides our own
+// mailboxes, our agents and the addresses in skip (the customer, the
+// sender): they become the ticket's collaborators, within the cap.
+func (d *delivery) copied(ctx context.Context, skip ...string) ([]ticket.Contact, error) {
+	var out []ticket.Contact
+	for _, c := range append(append([]parse.Address{}, d.msg.To...), d.msg.Cc...) {
+		if c.Address == "" || d.p.isOwn(c.Address) || slices.ContainsFunc(skip, func(s string) bool { return strings.EqualFold(s, c.Address) }) {
+			continue
+		}
+		if a, err := d.agentByEmail(ctx, c.Address); err != nil {
+			return nil, err
+		} else if a != nil {
+			continue
+		}
+		out = append(out, ticket.Contact{Email: c.Address, Name: c.Name})
+	}
+	return out, nil
 }
 
 func (d *delivery) agentByEmail(ctx context.Context, email string) (*ticket.Agent, error) {
@@ -184,16 +214,8 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 		Subject: d.msg.Subject, Customer: customer, DepartmentID: r.departmentID, HelpTopicID: r.helpTopicID,
 		Priority: r.priority, MailboxID: box.ID, Message: d.message(ticket.KindCustomer, author, body),
 	}
-	for _, c := range d.msg.Cc {
-		if d.p.isOwn(c.Address) || strings.EqualFold(c.Address, customer.Email) || strings.EqualFold(c.Address, from.Address) {
-			continue
-		}
-		if a, err := d.agentByEmail(ctx, c.Address); err != nil {
-			return d.res, err
-		} else if a != nil {
-			continue
-		}
-		nt.Collaborators = append(nt.Collaborators, ticket.Contact{Email: c.Address, Name: c.Name})
+	if nt.Collaborators, err = d.copied(ctx, customer.Email, from.Address); err != nil {
+		return d.res, err
 	}
 	if r.collaborator != "" {
 		nt.Collaborators = append(nt.Collaborators, ticket.Contact{Email: r.collaborator})

@@ -159,22 +159,46 @@ func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) 
 		Detail: tk.Subject}, stored); err != nil {
 		return nil, nil, err
 	}
-	if err := t.addCollaborators(ctx, tk, msg.Author, nt.Collaborators); err != nil {
+	if err := t.addCollaborators(ctx, tk, msg.Author, nt.Collaborators, 0); err != nil {
 		return nil, nil, err
 	}
 	return tk, stored, nil
 }
 
+// AddCopied adds the contacts a customer's follow-up copied (its To and
+// Cc) as collaborators of tk, within the store's cap on collaborators per
+// ticket, counting those it has; the others are listed in a note.
+func (t *Tx) AddCopied(ctx context.Context, tk *Ticket, actor Actor, contacts []Contact) error {
+	if len(contacts) == 0 {
+		return nil
+	}
+	have, err := Collaborators(ctx, t.tx, tk.ID)
+	if err != nil {
+		return fmt.Errorf("ticket: %s: %w", tk.Number, err)
+	}
+	known := map[string]bool{strings.ToLower(tk.CustomerEmail): true}
+	for _, c := range have {
+		known[strings.ToLower(c.Email)] = true
+	}
+	var fresh []Contact
+	for _, c := range contacts {
+		if !known[strings.ToLower(strings.TrimSpace(c.Email))] {
+			fresh = append(fresh, c)
+		}
+	}
+	return t.addCollaborators(ctx, tk, actor, fresh, len(have))
+}
+
 // notedCollaborators bounds the addresses the note about a capped Cc lists.
 const notedCollaborators = 100
 
-// addCollaborators adds the contacts an opening mail copied, up to the
-// store's cap: anyone can put hundreds of strangers in a Cc, and each
-// collaborator is mailed every public reply. The addresses over the cap
-// are listed in an internal note for the agents, not added.
-func (t *Tx) addCollaborators(ctx context.Context, tk *Ticket, actor Actor, contacts []Contact) error {
+// addCollaborators adds the contacts a mail copied, up to the store's cap
+// less the have the ticket has: anyone can put hundreds of strangers in a
+// Cc, and each collaborator is mailed every public reply. The addresses
+// over the cap are listed in an internal note for the agents, not added.
+func (t *Tx) addCollaborators(ctx context.Context, tk *Ticket, actor Actor, contacts []Contact, have int) error {
 	var over []string
-	added, seen := 0, map[string]bool{}
+	added, seen := have, map[string]bool{}
 	for _, c := range contacts {
 		email, err := NormalizeEmail(c.Email)
 		if err != nil || seen[strings.ToLower(email)] {
