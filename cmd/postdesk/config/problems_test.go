@@ -133,6 +133,8 @@ func TestProblems(t *testing.T) {
 			"ban[1]", "is listed twice"},
 		{"log level", map[string]string{"log": "log: {level: verbose}\n"},
 			"log.level", "must be one of debug, info, warn, error"},
+		{"machine_mail enum", map[string]string{"mailboxes": "mailboxes:\n  - name: support\n    address: support@desk.example\n    department: Help Desk\n    machine_mail: drop\n"},
+			"mailboxes[0].machine_mail", "must be one of ticket, quarantine"},
 		{"agent_mail enum", map[string]string{"agent_mail": "agent_mail: {unauthenticated: drop}\n"},
 			"agent_mail.unauthenticated", "must be one of customer, quarantine"},
 		{"section of wrong type", map[string]string{"listen": "listen: 127.0.0.1:2525\n"},
