@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/postdesk/postdesk/templates"
@@ -37,7 +38,7 @@ func (n *Notifier) data(nt *notice.Notice) templates.Data {
 			if a.Inline {
 				continue // images shown in the HTML body, not files anyone asked for
 			}
-			names = append(names, a.Filename)
+			names = append(names, fmt.Sprintf("%s (%s)", a.Filename, byteSize(a.Size)))
 		}
 		d.Message = &templates.Message{
 			Author: person(m.Author).Name, AuthorEmail: m.Author.Email,

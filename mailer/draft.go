@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/postdesk/postdesk/templates"
@@ -29,7 +30,10 @@ type draft struct {
 	Data       templates.Data `json:"data"`
 	// MessageRow is the messages.id of Data.Message, whose text is left out
 	// of the stored draft and read back; 0 when the text is in Data.
-	MessageRow    int64     `json:"message_row,omitempty"`
+	MessageRow int64 `json:"message_row,omitempty"`
+	// Quote is how many characters of the message's text the notice
+	// quotes; the rest is named, not copied (0: quoteAutomatic).
+	Quote         int       `json:"quote,omitempty"`
 	Attach        bool      `json:"attach,omitempty"` // copy the message's files into the mail
 	FromName      string    `json:"from_name,omitempty"`
 	ToName        string    `json:"to_name,omitempty"`
@@ -75,6 +79,7 @@ func (n *Notifier) draftOf(nt *notice.Notice, thread []string) (ticket.Outgoing,
 	d := draft{
 		Template: nt.Template, Department: dept, Data: data, FromName: fromName, ToName: nt.To.Name,
 		AutoSubmitted: autoSubmitted(nt), Date: time.Now(), Attach: nt.Attach && nt.Message != nil,
+		Quote: quoteLimit(nt.Automatic),
 	}
 	if nt.Message != nil {
 		d.MessageRow = nt.Message.ID
@@ -117,10 +122,81 @@ func (d draft) encode() ([]byte, error) {
 	return b, nil
 }
 
+// What a notice quotes of a message's text: an automatic notice (an
+// acknowledgement, an agent's alert) the start of it, a person's reply a
+// good deal more; never a whole mail of many megabytes, which would make
+// each notice as big as the mail (relays refuse them) and hold several
+// copies of it in memory while rendering. The whole text stays on the
+// ticket.
+const (
+	quoteAutomatic = 32 << 10
+	quoteReply     = 1 << 20
+)
+
+func quoteLimit(automatic bool) int {
+	if automatic {
+		return quoteAutomatic
+	}
+	return quoteReply
+}
+
+func (d *draft) quote() int {
+	if d.Quote <= 0 {
+		return quoteAutomatic
+	}
+	return d.Quote
+}
+
+// excerpt is text (the start of a text of size bytes) cut to limit
+// characters, at a line break or space when one is near, with a line that
+// says how much was left out.
+func excerpt(text string, size, limit int) string {
+	if len(text) <= limit && len(text) >= size {
+		return text
+	}
+	n, runes := 0, 0
+	for i := range text {
+		if runes == limit {
+			n = i
+			break
+		}
+		runes++
+		n = len(text)
+	}
+	if n >= len(text) && len(text) >= size {
+		return text
+	}
+	cut := text[:n]
+	if i := strings.LastIndexAny(cut, "\n "); i > n*3/4 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " \n") + fmt.Sprintf("\n\n[… %s more of this message not quoted here; the whole message is kept on the ticket]",
+		byteSize(int64(size-len(cut))))
+}
+
+// byteSize is n bytes in words: "812 bytes", "4.2 KB", "24.0 MB".
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1000)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1000/1000/1000)
+}
+
 // render composes the complete MIME message of a draft whose message text
 // is in place. files are the message's attachments, copied into the mail
 // when the draft asks for them.
 func render(set *templates.Set, h head, d draft, files []ticket.Attachment) ([]byte, error) {
+	if m := d.Data.Message; m != nil && d.MessageRow == 0 && len(m.Text) > d.quote() {
+		// The text came with the draft (a preview, a message not stored).
+		c := *m
+		c.Text = excerpt(m.Text, len(m.Text), d.quote())
+		d.Data.Message = &c
+	}
 	r, err := set.Render(d.Template, d.Department, d.Data)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: %w", err)
@@ -167,7 +243,12 @@ func fill(ctx context.Context, tx *ticket.Tx, drafts []*draft, limit int64) (map
 	if len(ids) == 0 {
 		return files, nil
 	}
-	texts, err := tx.MessageTexts(ctx, ids)
+	quote := 0
+	for _, d := range drafts {
+		quote = max(quote, d.quote())
+	}
+	// One character more than quoted: whether there is more to say so.
+	texts, err := tx.MessageTexts(ctx, ids, quote+1)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: %w", err)
 	}
@@ -181,7 +262,7 @@ func fill(ctx context.Context, tx *ticket.Tx, drafts []*draft, limit int64) (map
 			continue
 		}
 		m := *d.Data.Message
-		m.Text = text
+		m.Text = excerpt(text.Text, text.Bytes, d.quote())
 		d.Data.Message = &m
 	}
 	if len(attachIDs) == 0 {

@@ -105,25 +105,33 @@ func (t *Tx) StoreRendered(ctx context.Context, ids []int64, raws [][]byte) erro
 	return nil
 }
 
+// MessageText is the start of a message's text, as a notice quotes it.
+type MessageText struct {
+	Text  string // the first characters of Message.Body, at most the limit asked for
+	Bytes int    // the size of the whole text
+}
+
 // MessageTexts returns the texts (Message.Body) of the messages ids, by
-// id; a message that is gone is missing from the map.
-func (t *Tx) MessageTexts(ctx context.Context, ids []int64) (map[int64]string, error) {
-	texts := map[int64]string{}
+// id, each cut to its first limit characters; a message that is gone is
+// missing from the map. A notice quotes no more than that, so a mail of
+// many megabytes is never read back whole for its notices.
+func (t *Tx) MessageTexts(ctx context.Context, ids []int64, limit int) (map[int64]MessageText, error) {
+	texts := map[int64]MessageText{}
 	if len(ids) == 0 {
 		return texts, nil
 	}
-	rows, err := t.tx.Query(ctx, `SELECT id, body FROM messages WHERE id = ANY($1)`, ids)
+	rows, err := t.tx.Query(ctx, `SELECT id, left(body, $2), octet_length(body) FROM messages WHERE id = ANY($1)`, ids, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: message texts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var body string
-		if err := rows.Scan(&id, &body); err != nil {
+		var mt MessageText
+		if err := rows.Scan(&id, &mt.Text, &mt.Bytes); err != nil {
 			return nil, fmt.Errorf("ticket: message texts: %w", err)
 		}
-		texts[id] = body
+		texts[id] = mt
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ticket: message texts: %w", err)

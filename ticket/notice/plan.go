@@ -307,7 +307,10 @@ func (p *Planner) planAgents(ctx context.Context, q ticket.Querier, s txSummary,
 		}
 		out = append(out, Notice{
 			Template: best.template, Ticket: tk, EventID: best.change.Event.ID, To: t.r,
-			Actor: best.change.Event.Actor, Message: msg, Attach: msg != nil,
+			// Agents' alerts name the files, with their sizes, and copy
+			// none: a customer's 24 MB attachment is not mailed again to
+			// every agent (the files stay on the ticket).
+			Actor: best.change.Event.Actor, Message: msg,
 			Note: best.note, Previous: best.previous, Changes: s.changes,
 			Automatic: true,
 		})

@@ -49,7 +49,7 @@ func TestScenario(t *testing.T) {
 	}
 	alert := to(t, got, "ken.jay@bank.example")
 	if alert.To.Kind != notice.KindAgent || alert.To.ID != f.org.Ken.ID || !bytes.Equal(alert.To.Secret, f.org.Ken.Secret) ||
-		!alert.Automatic || alert.AnswersMail || !alert.Attach || alert.Message == nil {
+		!alert.Automatic || alert.AnswersMail || alert.Attach || alert.Message == nil {
 		t.Errorf("new-ticket alert: %+v", alert)
 	}
 	if d := to(t, got, "helpdesk@bank.example"); d.To.Kind != notice.KindDepartment || d.To.ID != 0 {
