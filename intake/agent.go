@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/emersion/go-msgauth/authres"
-
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -121,72 +119,6 @@ func (c *commands) add(name, arg string) error {
 			"#reopen, #priority, #cc, #customer)", name)
 	}
 	return nil
-}
-
-// authenticated says how the mail proves it came from agent, or "" when it
-// does not: it was sent to the agent's signed reply address for the ticket,
-// or our MTA's Authentication-Results show DKIM, DMARC or SPF passing for
-// the agent's domain.
-func (d *delivery) authenticated(agent ticket.Agent, th threading) string {
-	if th.signedAgent != nil && th.signedAgent.ID == agent.ID {
-		return "signed reply address"
-	}
-	if how := d.authResults(agent.Email); how != "" {
-		return how
-	}
-	return ""
-}
-
-func (d *delivery) authResults(email string) string {
-	id := d.p.opts.AgentMail.AuthservID
-	if id == "" {
-		return ""
-	}
-	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
-	fromDomain := domainOf(d.msg.From.Address)
-	if domain == "" || fromDomain != domain {
-		return ""
-	}
-	// Only the topmost header counts: our MTA adds it last and removes any
-	// older one claiming its authserv-id.
-	values := d.msg.Header.Values("Authentication-Results")
-	if len(values) == 0 {
-		return ""
-	}
-	ident, results, err := authres.Parse(values[0])
-	if err != nil || !strings.EqualFold(ident, id) {
-		return ""
-	}
-	for _, r := range results {
-		switch r := r.(type) {
-		case *authres.DKIMResult:
-			if r.Value == authres.ResultPass && aligned(r.Domain, domain) {
-				return "DKIM pass (" + r.Domain + ")"
-			}
-		case *authres.DMARCResult:
-			if r.Value == authres.ResultPass && aligned(r.From, domain) {
-				return "DMARC pass (" + r.From + ")"
-			}
-		case *authres.SPFResult:
-			if r.Value == authres.ResultPass && aligned(domainOf(r.From), domain) {
-				return "SPF pass (" + r.From + ")"
-			}
-		}
-	}
-	return ""
-}
-
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(addr[i+1:])
-	}
-	return strings.ToLower(addr)
-}
-
-// aligned is relaxed alignment: the same domain or one a subdomain of the other.
-func aligned(a, b string) bool {
-	a, b = strings.ToLower(strings.TrimSpace(a)), strings.ToLower(strings.TrimSpace(b))
-	return a != "" && b != "" && (a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a))
 }
 
 // agentMail applies an authenticated agent's mail: its commands and its

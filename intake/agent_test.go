@@ -188,7 +188,7 @@ func TestForgedAgentCannotTransfer(t *testing.T) {
 }
 
 func TestTrustedAuthenticationResults(t *testing.T) {
-	r := newRig(t, nil, func(o *intake.Options, _ *listener.Config) { o.AgentMail.AuthservID = "mx.bank.example" })
+	r := newRig(t, nil, withAuthserv("127.0.0.1/32"))
 	number, _ := r.open()
 	subject := "Re: [#" + number + "] entire mobile online banking is down"
 	send := func(authres string) {

@@ -43,7 +43,7 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 		return d.res, err
 	}
 	if agent != nil {
-		how := d.authenticated(*agent, th)
+		how := d.authenticated(ctx, *agent, th)
 		if how != "" {
 			return d.agentMail(ctx, tk, *agent, how)
 		}
@@ -178,7 +178,7 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 		cmds, rest, perr := parseCommands(body)
 		if c := cmds.customer; c != "" || perr != nil {
 			// An agent opens a ticket on a customer's behalf: only with proof.
-			if how := d.authenticated(*agent, threading{}); how == "" {
+			if how := d.authenticated(ctx, *agent, threading{}); how == "" {
 				why := fmt.Sprintf("mail from agent address %s with commands could not be authenticated "+
 					"(no trusted DKIM/SPF pass): no ticket opened", from.Address)
 				if err := d.answer(ctx, ticket.AnswerUnauthenticated, nil, *agent, why); err != nil {
