@@ -149,6 +149,55 @@ func (d *delivery) agentMail(ctx context.Context, tk *ticket.Ticket, agent ticke
 	return d.res, d.finish(ctx, tk.ID)
 }
 
+// unverifiedMail keeps a mail from agent's address that proves nothing: it
+// is not the agent's, whoever wrote it. None of its commands runs and it
+// changes nothing, not even a resolved ticket's status; it is kept for the
+// agents only, flagged as from an unverified sender claiming to be the
+// agent (or, by policy, in quarantine). The agent is told at their real
+// address: if they wrote it, they learn why nothing ran; if someone else
+// did, they learn of the attempt.
+func (d *delivery) unverifiedMail(ctx context.Context, tk *ticket.Ticket, agent ticket.Agent) (Result, error) {
+	text := d.replyText()
+	cmds, _, perr := parseCommands(text)
+	withCommands := cmds.any || perr != nil
+	quarantine := d.p.opts.AgentMail.Quarantine
+	var fate string
+	switch {
+	case quarantine && withCommands:
+		fate = "none of its commands ran; kept in quarantine"
+	case quarantine:
+		fate = "kept in quarantine"
+	case withCommands:
+		fate = "none of its commands ran; kept on the ticket for agents only, flagged, changing nothing"
+	default:
+		fate = "kept on the ticket for agents only, flagged, changing nothing"
+	}
+	proof := "not sent to the agent's signed reply address for this ticket, no trusted DKIM/SPF pass, " +
+		"no valid DKIM signature of the agent's domain"
+	why := fmt.Sprintf("mail from agent address %s could not be authenticated (%s): %s", agent.Email, proof, fate)
+	detail := "could not be authenticated: " + proof + "; " + fate
+	actor := ticket.Unverified(agent)
+	if quarantine {
+		if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: actor, Action: ticket.ActionUnverifiedMail,
+			New: agent.Email, Detail: detail}); err != nil {
+			return d.res, err
+		}
+	} else {
+		msg := d.message(ticket.KindNote, ticket.Actor{}, text) // kind and author: Apply sets them
+		if err := d.tx.Apply(ctx, tk, actor, ticket.Op{Kind: ticket.OpUnverified, Value: detail, Message: &msg}); err != nil {
+			return d.res, err
+		}
+	}
+	if err := d.answer(ctx, ticket.AnswerUnauthenticated, tk, agent, why); err != nil {
+		return d.res, err
+	}
+	d.res.Outcome, d.res.Reason = OutcomeFollowUp, why
+	if quarantine {
+		d.res.Outcome = OutcomeQuarantined
+	}
+	return d.res, d.finish(ctx, tk.ID)
+}
+
 // ops are the changes an agent's mail asks for: its commands, and its text
 // as a reply, a note (#note) or, with #transfer, the transfer's note for
 // agents only. Apply checks them in this order and makes them in its own,

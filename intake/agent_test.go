@@ -159,7 +159,8 @@ func TestForgedAgentCannotTransfer(t *testing.T) {
 		evs := r.events(number)
 		refused := false
 		for _, ev := range evs {
-			if ev.Action == ticket.ActionCommandRefused && strings.Contains(ev.Detail, "could not be authenticated") {
+			if ev.Action == ticket.ActionUnverifiedMail && strings.Contains(ev.Detail, "could not be authenticated") &&
+				strings.Contains(ev.Detail, "none of its commands ran") && ev.Actor.Kind != ticket.ActorAgent {
 				refused = true
 			}
 			if ev.Action == ticket.ActionTransferred || ev.Action == ticket.ActionReplied {
