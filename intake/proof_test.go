@@ -220,3 +220,28 @@ func TestAuthResultsOverTrustedSocket(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthResultsOverIMAP: mail the poller fetched was received by the
+// provider, whose topmost Authentication-Results carries the configured
+// authserv-id: it counts without any relay, one of ours below a foreign
+// field does not. (The poller's envelopes, as here, say TransportIMAP.)
+func TestAuthResultsOverIMAP(t *testing.T) {
+	r := newRig(t, nil, withAuthserv())
+	deliver := func(number string, uid uint32, top ...string) bool {
+		t.Helper()
+		raw := prepend(intaketest.Mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example",
+			"Re: [#"+number+"] entire mobile online banking is down", "#close\nclosing it"), top...)
+		env := intake.Envelope{Transport: intake.TransportIMAP, IMAPUIDValidity: 1, IMAPUID: uid}
+		if _, err := r.Proc.Deliver(context.Background(), env, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		return r.Ticket(number).Status == ticket.StatusClosed
+	}
+	number, _ := r.open()
+	if deliver(number, 1, "Authentication-Results: mx.google.example; dkim=pass header.d=bank.example", forgedResults) {
+		t.Fatal("our authserv-id below the provider's foreign field was trusted")
+	}
+	if !deliver(number, 2, forgedResults) {
+		t.Fatal("the provider's topmost Authentication-Results did not prove Ken's mail")
+	}
+}
