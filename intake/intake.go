@@ -51,10 +51,11 @@ type Result struct {
 	InboundID    int64
 	Mailbox      string // name of the mailbox it arrived at, when known
 	Outcome      Outcome
-	TicketNumber string // the ticket the mail opened or joined, if any
-	Rule         string // the threading rule that matched a follow-up
-	Reason       string // why a mail was quarantined, ignored or rejected
-	Duplicate    bool   // the mail had been committed before; nothing changed
+	TicketNumber string  // the ticket the mail opened or joined, if any
+	Rule         string  // the threading rule that matched a follow-up
+	Reason       string  // why a mail was quarantined, ignored or rejected
+	Duplicate    bool    // the mail had been committed before; nothing changed
+	Was          Outcome // for a replay: the outcome before it
 }
 
 // Threading rules, in the order they are tried.

@@ -33,8 +33,13 @@ type Options struct {
 	// quarantined.
 	Ban       []string
 	AgentMail AgentMailPolicy
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	// QuarantineMachineMail lists the mailbox addresses (lower case) whose
+	// machine-flagged mail (Auto-Submitted, Precedence: bulk|list, List-Id)
+	// is quarantined; other mailboxes let it open or join a ticket without
+	// an automatic answer.
+	QuarantineMachineMail map[string]bool
+	Logger                *slog.Logger
+	Metrics               *Metrics
 	// GroupCommit tunes how mails that arrive together share a commit;
 	// MaxMembers 1 gives each mail a transaction of its own.
 	GroupCommit groupcommit.Options
@@ -277,6 +282,7 @@ type delivery struct {
 	// replay marks a stored mail run again (Processor.Replay): its row,
 	// res.InboundID, is stored and locked already.
 	replay bool
+	was    Outcome    // for a replay: the stored outcome
 	row    inboundRow // set by insertInbound, written by finish
 	stored bool       // finish wrote the mail and its outcome
 }

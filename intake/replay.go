@@ -13,7 +13,7 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// Replaying runs a quarantined mail through intake again, with the
+// Replaying runs a quarantined or ignored mail through intake again, with the
 // processor's current options and organisation, as if it had just arrived.
 // It reuses the mail's stored row (same id, same dedupe key) instead of
 // storing the mail again, and records the new outcome on that row in the
@@ -22,10 +22,14 @@ import (
 // ErrMailNotFound means no stored mail has the given id.
 var ErrMailNotFound = errors.New("no stored mail has this id")
 
-// ErrNotQuarantined refuses to replay a mail that is not (or no longer) in
-// quarantine: it became a ticket message, or was ignored or rejected for
-// good.
-var ErrNotQuarantined = errors.New("only quarantined mail can be replayed")
+// ErrNotQuarantined refuses to replay a mail that is neither in quarantine
+// nor ignored (or no longer is): it became a ticket message, or was rejected.
+var ErrNotQuarantined = errors.New("only quarantined or ignored mail can be replayed")
+
+// Replayable says whether mail with this outcome can be replayed: mail held
+// in quarantine, and mail ignored as a machine's (an auto-reply, a bounce),
+// which a later configuration or parser may read differently.
+func Replayable(o Outcome) bool { return o == OutcomeQuarantined || o == OutcomeIgnored }
 
 // finishReplaySQL is finish's statement for a replayed mail: the outcome,
 // and that a replay happened.
@@ -33,19 +37,22 @@ const finishReplaySQL = `UPDATE inbound_mails SET outcome = $2, reason = $3, tic
 		replayed_at = now(), replays = replays + 1
 	WHERE id = $1`
 
-// Replay runs the quarantined mail stored as inboundID through intake again.
+// Replay runs the quarantined or ignored mail stored as inboundID through
+// intake again.
 // Its row is locked for the whole transaction, so that two replays of one
 // mail at once change the ticket once: the second finds it no longer
 // quarantined and returns ErrNotQuarantined. A mail that is still refused
-// stays quarantined, with the new reason.
+// stays quarantined (or ignored), with the new reason.
 func (p *Processor) Replay(ctx context.Context, inboundID int64) (Result, error) {
 	var res Result
 	var messageID string
+	var was Outcome
 	err := p.store.InTx(ctx, func(tx *ticket.Tx) error {
 		d, perr, err := p.lockStored(ctx, tx, inboundID)
 		if err != nil {
 			return err
 		}
+		was = d.was
 		messageID = messageIDOf(d.msg, d.raw)
 		var received time.Time
 		var held string
@@ -56,7 +63,7 @@ func (p *Processor) Replay(ctx context.Context, inboundID int64) (Result, error)
 		if res, err = d.run(ctx, perr); err != nil {
 			return err
 		}
-		return recordReplay(ctx, tx, res, inboundID, received, held)
+		return recordReplay(ctx, tx, res, inboundID, received, was, held)
 	})
 	switch {
 	case err == nil:
@@ -70,15 +77,16 @@ func (p *Processor) Replay(ctx context.Context, inboundID int64) (Result, error)
 	default:
 		return Result{}, err
 	}
+	res.Was = was
 	p.log.Info("mail replayed", "inbound_id", inboundID, "message_id", messageID, "mailbox", res.Mailbox,
-		"was", OutcomeQuarantined, "outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason)
+		"was", was, "outcome", res.Outcome, "ticket", res.TicketNumber, "rule", res.Rule, "reason", res.Reason)
 	return res, nil
 }
 
 // recordReplay notes on the ticket a replayed mail opened or joined that
-// the mail came earlier and was held, so that its history tells why the
-// mail appears only now.
-func recordReplay(ctx context.Context, tx *ticket.Tx, res Result, id int64, received time.Time, held string) error {
+// the mail came earlier and was held or ignored, so that its history tells
+// why the mail appears only now.
+func recordReplay(ctx context.Context, tx *ticket.Tx, res Result, id int64, received time.Time, was Outcome, held string) error {
 	if res.TicketNumber == "" || (res.Outcome != OutcomeNewTicket && res.Outcome != OutcomeFollowUp) {
 		return nil
 	}
@@ -88,11 +96,18 @@ func recordReplay(ctx context.Context, tx *ticket.Tx, res Result, id int64, rece
 	}
 	_, err = tx.Record(ctx, tk, ticket.Event{Actor: ticket.System("postdesk mail replay"),
 		Action: ticket.ActionMailReplayed, New: fmt.Sprintf("mail %d", id),
-		Detail: fmt.Sprintf("received %s, held in quarantine: %s", received.UTC().Format("2006-01-02 15:04:05Z"), held)})
+		Detail: fmt.Sprintf("received %s, %s: %s", received.UTC().Format("2006-01-02 15:04:05Z"), heldAs(was), held)})
 	return err
 }
 
-// lockStored locks a quarantined mail's row and returns its delivery, ready
+func heldAs(was Outcome) string {
+	if was == OutcomeIgnored {
+		return "ignored"
+	}
+	return "held in quarantine"
+}
+
+// lockStored locks a quarantined or ignored mail's row and returns its delivery, ready
 // to run, with the parse error of its raw bytes.
 func (p *Processor) lockStored(ctx context.Context, tx *ticket.Tx, id int64) (*delivery, error, error) {
 	var env Envelope
@@ -110,8 +125,8 @@ func (p *Processor) lockStored(ctx context.Context, tx *ticket.Tx, id int64) (*d
 	if err != nil {
 		return nil, nil, fmt.Errorf("intake: replay mail %d: %w", id, err)
 	}
-	if outcome != OutcomeQuarantined {
-		return nil, nil, fmt.Errorf("intake: replay mail %d: it is %s, not quarantined: %w", id, outcome, ErrNotQuarantined)
+	if !Replayable(outcome) {
+		return nil, nil, fmt.Errorf("intake: replay mail %d: it is %s, not quarantined or ignored: %w", id, outcome, ErrNotQuarantined)
 	}
 	env.Transport = Transport(transport)
 	if env.Transport == TransportIMAP {
@@ -125,7 +140,7 @@ func (p *Processor) lockStored(ctx context.Context, tx *ticket.Tx, id int64) (*d
 		}
 	}
 	msg, perr := parse.Parse(raw)
-	d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg, replay: true}
+	d := &delivery{p: p, tx: tx, env: env, raw: raw, msg: msg, replay: true, was: outcome}
 	d.res.InboundID = id
 	if msg != nil || env.MailboxID != 0 {
 		if m, ok := d.mailbox(); ok {

@@ -28,7 +28,7 @@ const ticketSelect = `
 	       coalesce(t.help_topic_id, 0), coalesce(h.name, ''),
 	       t.customer_id, c.name, c.email,
 	       coalesce(t.mailbox_id, 0), coalesce(m.name, ''), coalesce(m.address, ''),
-	       t.created_at, t.updated_at, t.resolved_at, t.closed_at
+	       t.created_at, t.updated_at, t.resolved_at, t.closed_at, t.muted
 	  FROM tickets t
 	  JOIN departments d ON d.id = t.department_id
 	  JOIN customers c ON c.id = t.customer_id
@@ -50,7 +50,7 @@ func scanTicket(row scanner) (*Ticket, error) {
 		&tk.HelpTopicID, &tk.HelpTopicName,
 		&tk.CustomerID, &tk.CustomerName, &tk.CustomerEmail,
 		&tk.MailboxID, &tk.MailboxName, &tk.MailboxAddress,
-		&tk.CreatedAt, &tk.UpdatedAt, &tk.ResolvedAt, &tk.ClosedAt)
+		&tk.CreatedAt, &tk.UpdatedAt, &tk.ResolvedAt, &tk.ClosedAt, &tk.Muted)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ package ticket
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -89,6 +90,14 @@ type Ticket struct {
 	UpdatedAt      time.Time
 	ResolvedAt     *time.Time
 	ClosedAt       *time.Time
+	// Muted lists the addresses (lower case) no notice about this ticket
+	// goes to: each answered our notices like a machine in a loop.
+	Muted []string
+}
+
+// IsMuted reports whether notices about the ticket to addr are stopped.
+func (tk *Ticket) IsMuted(addr string) bool {
+	return tk != nil && slices.Contains(tk.Muted, strings.ToLower(strings.TrimSpace(addr)))
 }
 
 // MessageKind tells who may see a message.
@@ -210,6 +219,10 @@ const (
 	// prove it came from the agent (Actor: Unverified; New: the address;
 	// Detail: why, and what became of it). It changed nothing else.
 	ActionUnverifiedMail Action = "unverified_mail"
+	// ActionMuted: an address answered our notices on the ticket like a
+	// machine in a loop and gets none any more (New: the address; Detail:
+	// why).
+	ActionMuted Action = "muted"
 )
 
 // Event is one line of a ticket's history.

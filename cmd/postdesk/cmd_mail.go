@@ -169,16 +169,17 @@ func mailShow(ctx context.Context, a *app, args []string) int {
 	if err := w.Flush(); err != nil {
 		return a.fail("%v", err)
 	}
-	if m.Outcome == intake.OutcomeQuarantined {
+	if intake.Replayable(m.Outcome) {
 		fmt.Fprintf(a.stdout, "\nRaw mail: postdesk mail show %d --raw\nReplay it with the current configuration: postdesk mail replay %d\n", m.ID, m.ID)
 	}
 	return 0
 }
 
 func mailReplay(ctx context.Context, a *app, args []string) int {
-	fs := a.flags("mail replay", "ID... | --all", "Run quarantined mail through intake again with the current configuration (filters, ban\n"+
-		"list, organisation), as if it had just arrived. The mail keeps its stored record; only mail\n"+
-		"in quarantine can be replayed. Notices go out through a running 'postdesk serve'.")
+	fs := a.flags("mail replay", "ID... | --all", "Run quarantined or ignored mail through intake again with the current configuration\n"+
+		"(filters, ban list, organisation), as if it had just arrived. The mail keeps its stored\n"+
+		"record; only mail in quarantine or ignored (auto-replies, bounces, our own mail) can be\n"+
+		"replayed, ignored mail by its ID. Notices go out through a running 'postdesk serve'.")
 	all := fs.Bool("all", false, "replay every quarantined mail, oldest first")
 	if !a.parse(fs, args) {
 		return 2
@@ -219,8 +220,8 @@ func mailReplay(ctx context.Context, a *app, args []string) int {
 				bad = true
 			case err != nil:
 				return a.fail("%v", err)
-			case m.Outcome != intake.OutcomeQuarantined:
-				a.fail("mail %d is %s, not quarantined: only quarantined mail can be replayed", id, m.Outcome)
+			case !intake.Replayable(m.Outcome):
+				a.fail("mail %d is %s: only quarantined or ignored mail can be replayed", id, m.Outcome)
 				bad = true
 			}
 		}
@@ -254,7 +255,7 @@ func mailReplay(ctx context.Context, a *app, args []string) int {
 			code = a.fail("mail %d: %v", id, err)
 			continue
 		}
-		line := fmt.Sprintf("mail %d: %s → %s, ticket %s", id, intake.OutcomeQuarantined, res.Outcome, dash(res.TicketNumber))
+		line := fmt.Sprintf("mail %d: %s → %s, ticket %s", id, res.Was, res.Outcome, dash(res.TicketNumber))
 		if res.Reason != "" {
 			line += ", reason: " + oneLine(res.Reason, 0)
 		}

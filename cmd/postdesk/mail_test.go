@@ -58,7 +58,7 @@ func TestMailListShowReplay(t *testing.T) {
 		"Message-ID: <jane-1@user.com>\nDate: Fri, 27 Nov 2026 09:00:00 +0000\nContent-Type: text/plain; charset=iso-8859-1\n\n" +
 		"customers are reporting a 404 error when browsing to online banking \xe9  \n")
 	bulk := []byte("From: News <news@lists.example>\r\nTo: outage@bank.example\r\nSubject: weekly digest\r\n" +
-		"Message-ID: <digest-7@lists.example>\r\nPrecedence: bulk\r\n\r\nthis week\r\n")
+		"Message-ID: <digest-7@lists.example>\r\nX-Apple-Unsubscribe: true\r\n\r\nthis week\r\n")
 	bob := []byte("From: bob@user.com\r\nTo: outage@bank.example\r\nSubject: card blocked\r\nMessage-ID: <bob-1@user.com>\r\n\r\nhelp\r\n")
 	ids, pool := arriveUnder(t, url, []string{"jane@user.com"}, jane, bulk, bob)
 	janeID, bulkID, bobID := ids[0], ids[1], ids[2]
@@ -70,7 +70,7 @@ func TestMailListShowReplay(t *testing.T) {
 	}
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(fmt.Sprintf(`(?m)^%d +\S+ \S+ +smtp +outage +Jane Doe <jane@user.com> +entire mobile online banking is down +quarantined +- +sender jane@user.com is banned$`, janeID)),
-		regexp.MustCompile(fmt.Sprintf(`(?m)^%d .*News <news@lists.example> +weekly digest +quarantined +- +machine-generated mail`, bulkID)),
+		regexp.MustCompile(fmt.Sprintf(`(?m)^%d .*News <news@lists.example> +weekly digest +quarantined +- +feedback report \(X-Apple-Unsubscribe: true\)`, bulkID)),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("mail list lacks %s:\n%s", want, out)
@@ -124,7 +124,7 @@ func TestMailListShowReplay(t *testing.T) {
 		{[]string{"mail", "replay", "x1"}, 2, `"x1" is not a mail id`},
 		{[]string{"mail", "replay"}, 2, "Usage: postdesk mail replay"},
 		{[]string{"mail", "replay", "--all", fmt.Sprint(janeID)}, 2, "Usage: postdesk mail replay"},
-		{[]string{"mail", "replay", fmt.Sprint(bobID)}, 1, fmt.Sprintf("mail %d is new_ticket, not quarantined", bobID)},
+		{[]string{"mail", "replay", fmt.Sprint(bobID)}, 1, fmt.Sprintf("mail %d is new_ticket: only quarantined or ignored mail can be replayed", bobID)},
 		{[]string{"mail", "replay", fmt.Sprint(janeID), fmt.Sprint(bobID)}, 1, "nothing replayed"},
 		{[]string{"mail", "frob"}, 1, `unknown mail command "frob"`},
 	} {
@@ -164,13 +164,13 @@ func TestMailListShowReplay(t *testing.T) {
 		}
 	}
 	code, _, errs = runCLI(t, env, "mail", "replay", fmt.Sprint(janeID))
-	if code != 1 || !strings.Contains(errs, "is new_ticket, not quarantined") {
+	if code != 1 || !strings.Contains(errs, "is new_ticket: only quarantined or ignored mail can be replayed") {
 		t.Fatalf("second replay: exit %d %q", code, errs)
 	}
 
-	// --all: the digest is machine mail under any configuration.
+	// --all: the unsubscribe request is a machine's report under any configuration.
 	code, out, errs = runCLI(t, env, "mail", "replay", "--all")
-	want := fmt.Sprintf("mail %d: quarantined → quarantined, ticket -, reason: machine-generated mail", bulkID)
+	want := fmt.Sprintf("mail %d: quarantined → quarantined, ticket -, reason: feedback report", bulkID)
 	if code != 0 || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {
 		t.Fatalf("replay --all: exit %d\n%s%s", code, out, errs)
 	}

@@ -29,6 +29,14 @@ func intakeOptions(cfg *config.Config, log *slog.Logger) intake.Options {
 		},
 		Logger: log,
 	}
+	for _, m := range cfg.Mailboxes {
+		if m.MachineMail == config.MachineMailQuarantine {
+			if opts.QuarantineMachineMail == nil {
+				opts.QuarantineMachineMail = map[string]bool{}
+			}
+			opts.QuarantineMachineMail[strings.ToLower(m.Address)] = true
+		}
+	}
 	for _, d := range cfg.Departments {
 		if d.Email != "" {
 			opts.OwnAddresses = append(opts.OwnAddresses, d.Email)

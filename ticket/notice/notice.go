@@ -170,7 +170,15 @@ func (p *Planner) plan(ctx context.Context, q ticket.Querier, changes []ticket.C
 		}
 		out = append(out, planned...)
 	}
-	return out, nil
+	// An address muted on a ticket (the loop guard) hears nothing more of
+	// it, whatever the change.
+	kept := out[:0]
+	for _, nt := range out {
+		if !nt.Ticket.IsMuted(nt.To.Email) {
+			kept = append(kept, nt)
+		}
+	}
+	return kept, nil
 }
 
 // byTicket splits the ticket changes into per-ticket groups, in order of

@@ -119,7 +119,8 @@ type Mailbox struct {
 	Department  string // canonical department name
 	HelpTopic   string // canonical help topic name; empty when unset
 	Priority    Priority
-	IMAP        *IMAP // set exactly when Kind is KindIMAP
+	MachineMail MachineMail // what becomes of mail a machine flagged (Auto-Submitted, Precedence, List-Id)
+	IMAP        *IMAP       // set exactly when Kind is KindIMAP
 }
 
 // IMAP holds how to poll an IMAP mailbox.

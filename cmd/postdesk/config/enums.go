@@ -22,6 +22,17 @@ const (
 	KindIMAP MailboxKind = "imap" // polled from an IMAP server
 )
 
+// MachineMail is what becomes of mail that a machine flagged as not
+// written by a person (Auto-Submitted other than "no", Precedence: bulk or
+// list, List-Id) and that is no auto-reply, bounce or feedback report.
+type MachineMail string
+
+// Machine-flagged mail policies.
+const (
+	MachineMailTicket     MachineMail = "ticket"     // opens or joins a ticket, with no automatic answer (RFC 3834)
+	MachineMailQuarantine MachineMail = "quarantine" // kept in quarantine, replayable
+)
+
 // IMAPTLS is how the IMAP connection is secured.
 type IMAPTLS string
 

@@ -6,7 +6,7 @@ import (
 )
 
 var (
-	mailboxKeys = []string{"name", "address", "display_name", "kind", "department", "help_topic", "priority", "imap"}
+	mailboxKeys = []string{"name", "address", "display_name", "kind", "department", "help_topic", "priority", "machine_mail", "imap"}
 	imapKeys    = []string{"host", "port", "tls", "allow_insecure", "username", "auth", "password_env",
 		"oauth_token_command", "oauth_token_file", "folder", "after", "move_to", "poll_interval", "idle"}
 	mailboxName = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -28,6 +28,7 @@ func (d *decoder) mailboxes(r *object, key string, c *Config) []Mailbox {
 			Department:  o.str("department"),
 			HelpTopic:   o.str("help_topic"),
 			Priority:    enum(o, "priority", "", priorities...), // "" until help topics are known
+			MachineMail: enum(o, "machine_mail", MachineMailTicket, MachineMailTicket, MachineMailQuarantine),
 		}
 		if m.Name != "" && !mailboxName.MatchString(m.Name) {
 			o.errf("name", "mailbox name %q may only hold a-z, 0-9, '_' and '-'", m.Name)

@@ -139,6 +139,8 @@ func TestProblems(t *testing.T) {
 			"agent_mail.trusted_relays[0]", "10.0.0.1/8 has host bits set: write 10.0.0.0/8"},
 		{"trusted relays without authserv_id", map[string]string{"agent_mail": "agent_mail:\n  trusted_relays: [127.0.0.1]\n"},
 			"agent_mail.trusted_relays", "without agent_mail.authserv_id"},
+		{"machine_mail enum", map[string]string{"mailboxes": "mailboxes:\n  - name: support\n    address: support@desk.example\n    department: Help Desk\n    machine_mail: drop\n"},
+			"mailboxes[0].machine_mail", "must be one of ticket, quarantine"},
 		{"agent_mail enum", map[string]string{"agent_mail": "agent_mail: {unauthenticated: drop}\n"},
 			"agent_mail.unauthenticated", "must be one of customer, quarantine"},
 		{"section of wrong type", map[string]string{"listen": "listen: 127.0.0.1:2525\n"},

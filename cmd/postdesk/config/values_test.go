@@ -142,7 +142,7 @@ func TestFilterMatches(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	keys := []string{"name", "address", "display_name", "department", "help_topic", "priority", "imap"}
+	keys := []string{"name", "address", "display_name", "department", "help_topic", "priority", "machine_mail", "imap"}
 	for _, tc := range []struct{ in, want string }{
 		{"adress", "address"},
 		{"Address", "address"},
