@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/emersion/go-msgauth/authres"
-
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/ticket"
 )
@@ -123,72 +121,6 @@ func (c *commands) add(name, arg string) error {
 	return nil
 }
 
-// authenticated says how the mail proves it came from agent, or "" when it
-// does not: it was sent to the agent's signed reply address for the ticket,
-// or our MTA's Authentication-Results show DKIM, DMARC or SPF passing for
-// the agent's domain.
-func (d *delivery) authenticated(agent ticket.Agent, th threading) string {
-	if th.signedAgent != nil && th.signedAgent.ID == agent.ID {
-		return "signed reply address"
-	}
-	if how := d.authResults(agent.Email); how != "" {
-		return how
-	}
-	return ""
-}
-
-func (d *delivery) authResults(email string) string {
-	id := d.p.opts.AgentMail.AuthservID
-	if id == "" {
-		return ""
-	}
-	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
-	fromDomain := domainOf(d.msg.From.Address)
-	if domain == "" || fromDomain != domain {
-		return ""
-	}
-	// Only the topmost header counts: our MTA adds it last and removes any
-	// older one claiming its authserv-id.
-	values := d.msg.Header.Values("Authentication-Results")
-	if len(values) == 0 {
-		return ""
-	}
-	ident, results, err := authres.Parse(values[0])
-	if err != nil || !strings.EqualFold(ident, id) {
-		return ""
-	}
-	for _, r := range results {
-		switch r := r.(type) {
-		case *authres.DKIMResult:
-			if r.Value == authres.ResultPass && aligned(r.Domain, domain) {
-				return "DKIM pass (" + r.Domain + ")"
-			}
-		case *authres.DMARCResult:
-			if r.Value == authres.ResultPass && aligned(r.From, domain) {
-				return "DMARC pass (" + r.From + ")"
-			}
-		case *authres.SPFResult:
-			if r.Value == authres.ResultPass && aligned(domainOf(r.From), domain) {
-				return "SPF pass (" + r.From + ")"
-			}
-		}
-	}
-	return ""
-}
-
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(addr[i+1:])
-	}
-	return strings.ToLower(addr)
-}
-
-// aligned is relaxed alignment: the same domain or one a subdomain of the other.
-func aligned(a, b string) bool {
-	a, b = strings.ToLower(strings.TrimSpace(a)), strings.ToLower(strings.TrimSpace(b))
-	return a != "" && b != "" && (a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a))
-}
-
 // agentMail applies an authenticated agent's mail: its commands and its
 // text together through the ticket's one door, or, when any command is
 // wrong, nothing at all.
@@ -214,6 +146,55 @@ func (d *delivery) agentMail(ctx context.Context, tk *ticket.Ticket, agent ticke
 		return d.res, err
 	}
 	d.res.Outcome, d.res.Reason = OutcomeFollowUp, "agent "+agent.Email+" authenticated by "+how
+	return d.res, d.finish(ctx, tk.ID)
+}
+
+// unverifiedMail keeps a mail from agent's address that proves nothing: it
+// is not the agent's, whoever wrote it. None of its commands runs and it
+// changes nothing, not even a resolved ticket's status; it is kept for the
+// agents only, flagged as from an unverified sender claiming to be the
+// agent (or, by policy, in quarantine). The agent is told at their real
+// address: if they wrote it, they learn why nothing ran; if someone else
+// did, they learn of the attempt.
+func (d *delivery) unverifiedMail(ctx context.Context, tk *ticket.Ticket, agent ticket.Agent) (Result, error) {
+	text := d.replyText()
+	cmds, _, perr := parseCommands(text)
+	withCommands := cmds.any || perr != nil
+	quarantine := d.p.opts.AgentMail.Quarantine
+	var fate string
+	switch {
+	case quarantine && withCommands:
+		fate = "none of its commands ran; kept in quarantine"
+	case quarantine:
+		fate = "kept in quarantine"
+	case withCommands:
+		fate = "none of its commands ran; kept on the ticket for agents only, flagged, changing nothing"
+	default:
+		fate = "kept on the ticket for agents only, flagged, changing nothing"
+	}
+	proof := "not sent to the agent's signed reply address for this ticket, no trusted DKIM/SPF pass, " +
+		"no valid DKIM signature of the agent's domain"
+	why := fmt.Sprintf("mail from agent address %s could not be authenticated (%s): %s", agent.Email, proof, fate)
+	detail := "could not be authenticated: " + proof + "; " + fate
+	actor := ticket.Unverified(agent)
+	if quarantine {
+		if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: actor, Action: ticket.ActionUnverifiedMail,
+			New: agent.Email, Detail: detail}); err != nil {
+			return d.res, err
+		}
+	} else {
+		msg := d.message(ticket.KindNote, ticket.Actor{}, text) // kind and author: Apply sets them
+		if err := d.tx.Apply(ctx, tk, actor, ticket.Op{Kind: ticket.OpUnverified, Value: detail, Message: &msg}); err != nil {
+			return d.res, err
+		}
+	}
+	if err := d.answer(ctx, ticket.AnswerUnauthenticated, tk, agent, why); err != nil {
+		return d.res, err
+	}
+	d.res.Outcome, d.res.Reason = OutcomeFollowUp, why
+	if quarantine {
+		d.res.Outcome = OutcomeQuarantined
+	}
 	return d.res, d.finish(ctx, tk.ID)
 }
 

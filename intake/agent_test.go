@@ -159,7 +159,8 @@ func TestForgedAgentCannotTransfer(t *testing.T) {
 		evs := r.events(number)
 		refused := false
 		for _, ev := range evs {
-			if ev.Action == ticket.ActionCommandRefused && strings.Contains(ev.Detail, "could not be authenticated") {
+			if ev.Action == ticket.ActionUnverifiedMail && strings.Contains(ev.Detail, "could not be authenticated") &&
+				strings.Contains(ev.Detail, "none of its commands ran") && ev.Actor.Kind != ticket.ActorAgent {
 				refused = true
 			}
 			if ev.Action == ticket.ActionTransferred || ev.Action == ticket.ActionReplied {
@@ -188,7 +189,7 @@ func TestForgedAgentCannotTransfer(t *testing.T) {
 }
 
 func TestTrustedAuthenticationResults(t *testing.T) {
-	r := newRig(t, nil, func(o *intake.Options, _ *listener.Config) { o.AgentMail.AuthservID = "mx.bank.example" })
+	r := newRig(t, nil, withAuthserv("127.0.0.1/32"))
 	number, _ := r.open()
 	subject := "Re: [#" + number + "] entire mobile online banking is down"
 	send := func(authres string) {

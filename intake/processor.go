@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -47,8 +48,21 @@ type Options struct {
 // AgentMailPolicy decides how far mail from agent addresses is trusted.
 type AgentMailPolicy struct {
 	// AuthservID is the authserv-id of Authentication-Results headers added
-	// by our own MTA; empty trusts none.
+	// by our own MTA (or, for IMAP mailboxes, by the provider's); empty
+	// trusts none.
 	AuthservID string
+	// TrustedRelays are the SMTP/LMTP peers inside our trust boundary: only
+	// mail they hand over may carry an Authentication-Results field we
+	// believe. None by default, so a listener exposed to the world trusts
+	// no such field at all.
+	TrustedRelays []netip.Prefix
+	// TrustSocket trusts the peers of an LMTP listener on a unix socket
+	// (Envelope.Remote "unix:PATH") as trusted relays.
+	TrustSocket bool
+	// LookupTXT looks up the DNS TXT records of a name, for the DKIM keys
+	// that prove agent mail without a trusted result; nil uses the
+	// system's resolver.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
 	// Quarantine keeps unauthenticated mail from agent addresses in
 	// quarantine instead of posting it as a customer-side message.
 	Quarantine bool

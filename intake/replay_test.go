@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -324,7 +325,8 @@ func TestReplayAgentMailOnceAuthenticated(t *testing.T) {
 	}
 
 	p := r.reconfigured(n, func(o *intake.Options) {
-		o.AgentMail = intake.AgentMailPolicy{AuthservID: "mx.bank.example", Quarantine: true}
+		o.AgentMail = intake.AgentMailPolicy{AuthservID: "mx.bank.example", Quarantine: true,
+			TrustedRelays: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}} // the test sends from there
 	})
 	res, err := p.Replay(ctx, s.id)
 	if err != nil {

@@ -33,7 +33,9 @@ func (d *delivery) replyText() string {
 }
 
 // followUp adds the mail to its ticket: as the agent's action when the mail
-// proves it came from the agent, otherwise as a customer-side message.
+// proves it came from the agent, flagged as unverified when it comes from
+// an agent's address and proves nothing, otherwise as a customer-side
+// message.
 func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 	tk := th.ticket
 	d.res.TicketNumber, d.res.Rule = tk.Number, th.rule
@@ -55,26 +57,10 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 		return d.res, err
 	}
 	if agent != nil {
-		how := d.authenticated(*agent, th)
-		if how != "" {
+		if how := d.authenticated(ctx, *agent, th); how != "" {
 			return d.agentMail(ctx, tk, *agent, how)
 		}
-		why := fmt.Sprintf("mail from agent address %s could not be authenticated (not sent to the agent's signed "+
-			"reply address for this ticket, and no trusted DKIM/SPF pass): no command in it ran", from.Address)
-		if _, err := d.tx.Record(ctx, tk, ticket.Event{Actor: ticket.Actor{Kind: ticket.ActorSystem, Name: "intake"},
-			Action: ticket.ActionCommandRefused, New: from.Address, Detail: why}); err != nil {
-			return d.res, err
-		}
-		// Tell the agent at their real address: if they wrote it, they learn
-		// why nothing ran; if someone else did, they learn of the attempt.
-		if err := d.answer(ctx, ticket.AnswerUnauthenticated, tk, *agent, why); err != nil {
-			return d.res, err
-		}
-		if d.p.opts.AgentMail.Quarantine {
-			d.res.Outcome, d.res.Reason = OutcomeQuarantined, why
-			return d.res, d.finish(ctx, tk.ID)
-		}
-		d.res.Reason = why
+		return d.unverifiedMail(ctx, tk, *agent)
 	}
 	id, contact, err := d.tx.UpsertContact(ctx, ticket.Contact{Email: from.Address, Name: from.Name})
 	if err != nil {
@@ -190,9 +176,9 @@ func (d *delivery) newTicket(ctx context.Context, refused string) (Result, error
 		cmds, rest, perr := parseCommands(body)
 		if c := cmds.customer; c != "" || perr != nil {
 			// An agent opens a ticket on a customer's behalf: only with proof.
-			if how := d.authenticated(*agent, threading{}); how == "" {
+			if how := d.authenticated(ctx, *agent, threading{}); how == "" {
 				why := fmt.Sprintf("mail from agent address %s with commands could not be authenticated "+
-					"(no trusted DKIM/SPF pass): no ticket opened", from.Address)
+					"(no trusted DKIM/SPF pass, no valid DKIM signature of the agent's domain): no ticket opened", from.Address)
 				if err := d.answer(ctx, ticket.AnswerUnauthenticated, nil, *agent, why); err != nil {
 					return d.res, err
 				}

@@ -21,6 +21,12 @@ const (
 	OpNote     OpKind = "note"     // an internal note, for agents only
 	OpMessage  OpKind = "message"  // a message from the customer's side
 	OpStatus   OpKind = "status"   // resolve, close or reopen
+
+	// OpUnverified keeps a mail from an agent's address that proved
+	// nothing, for the agents only, flagged: it changes nothing else, not
+	// even a resolved ticket's status. Its actor is Unverified; Apply
+	// makes it with the messages.
+	OpUnverified OpKind = "unverified"
 )
 
 // applyOrder is the order Apply makes changes in, whatever order they come
@@ -28,7 +34,7 @@ const (
 // was said, and the status last, so that "reply and resolve" tells the
 // customer of the reply as the resolution.
 var applyOrder = map[OpKind]int{OpCc: 0, OpPriority: 1, OpAssign: 2, OpTransfer: 3,
-	OpReply: 4, OpNote: 4, OpMessage: 4, OpStatus: 5}
+	OpReply: 4, OpNote: 4, OpMessage: 4, OpUnverified: 4, OpStatus: 5}
 
 // Op is one change an actor asks of a ticket, named as the actor wrote it.
 type Op struct {
@@ -36,9 +42,10 @@ type Op struct {
 	// Value is what the change names: for OpCc an email address, for
 	// OpPriority a priority, for OpAssign an agent's username, name or
 	// email ("" gives the ticket to nobody), for OpTransfer a department's
-	// name, for OpStatus a status. Messages leave it empty.
+	// name, for OpStatus a status, for OpUnverified why the mail proves
+	// nothing. Other messages leave it empty.
 	Value string
-	// Message is the text of OpReply, OpNote and OpMessage, and for
+	// Message is the text of OpReply, OpNote, OpMessage and OpUnverified, and for
 	// OpTransfer the note that travels with the transfer (nil for none).
 	// Apply sets its kind and makes the actor its author.
 	Message *Message
@@ -201,6 +208,10 @@ func (t *Tx) check(ctx context.Context, actor Actor, op Op) (planned, error) {
 		if op.Message == nil {
 			return p, fmt.Errorf("ticket: %w: a customer message without a message", ErrInvalid)
 		}
+	case OpUnverified:
+		if op.Message == nil || actor.Kind != ActorSystem || actor.Email == "" {
+			return p, fmt.Errorf("ticket: %w: an unverified mail needs its message and an Unverified actor", ErrInvalid)
+		}
 	default:
 		return p, fmt.Errorf("ticket: %w: change %q", ErrInvalid, op.Kind)
 	}
@@ -237,6 +248,13 @@ func (t *Tx) do(ctx context.Context, tk *Ticket, actor Actor, p planned) error {
 		return err
 	case OpMessage:
 		_, err := t.AddMessage(ctx, tk, message(KindCustomer))
+		return err
+	case OpUnverified:
+		stored, err := t.insertMessage(ctx, tk, message(KindNote))
+		if err != nil {
+			return err
+		}
+		_, err = t.record(ctx, tk, Event{Actor: actor, Action: ActionUnverifiedMail, New: actor.Email, Detail: p.Value}, stored)
 		return err
 	case OpStatus:
 		return t.SetStatus(ctx, tk, actor, p.status)

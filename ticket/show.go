@@ -151,6 +151,9 @@ func describe(e Event, now Names) string {
 	}
 	var s string
 	switch e.Action {
+	case ActionUnverifiedMail:
+		// The actor is the point: not the agent, but whoever claimed to be.
+		s, by = "mail from "+e.Actor.Name, ""
 	case ActionOpened:
 		s = "opened"
 	case ActionCustomerMessage:

@@ -136,6 +136,14 @@ func AgentActor(a Agent) Actor {
 	return Actor{Kind: ActorAgent, ID: a.ID, Name: a.Name, Email: a.Email}
 }
 
+// Unverified is the actor of a mail that came from agent a's address but
+// did not prove it came from a: anybody may have written it. It is never
+// the agent: its events and message carry no agent id, and its name says
+// whom it claimed to be.
+func Unverified(a Agent) Actor {
+	return Actor{Kind: ActorSystem, Name: "unverified sender claiming to be " + a.Name, Email: a.Email}
+}
+
 // String names the actor for history listings.
 func (a Actor) String() string {
 	switch {
@@ -207,6 +215,10 @@ const (
 	// ticket (New: the stored mail's id; Detail: when it came and why it
 	// was held).
 	ActionMailReplayed Action = "mail_replayed"
+	// ActionUnverifiedMail: a mail from an agent's address that did not
+	// prove it came from the agent (Actor: Unverified; New: the address;
+	// Detail: why, and what became of it). It changed nothing else.
+	ActionUnverifiedMail Action = "unverified_mail"
 	// ActionMuted: an address answered our notices on the ticket like a
 	// machine in a loop and gets none any more (New: the address; Detail:
 	// why).

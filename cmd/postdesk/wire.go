@@ -22,8 +22,10 @@ func intakeOptions(cfg *config.Config, log *slog.Logger) intake.Options {
 		ReplySecret:     []byte(cfg.Tickets.ReplySecret.Reveal()),
 		Ban:             cfg.Ban,
 		AgentMail: intake.AgentMailPolicy{
-			AuthservID: cfg.AgentMail.AuthservID,
-			Quarantine: cfg.AgentMail.Unauthenticated == config.UnauthQuarantine,
+			AuthservID:    cfg.AgentMail.AuthservID,
+			TrustedRelays: cfg.AgentMail.TrustedRelays,
+			TrustSocket:   cfg.AgentMail.TrustSocket,
+			Quarantine:    cfg.AgentMail.Unauthenticated == config.UnauthQuarantine,
 		},
 		Logger: log,
 	}

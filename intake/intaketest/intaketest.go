@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,9 @@ type Rig struct {
 	Proc *intake.Processor
 	Lis  *listener.Listener
 	Addr string // the listener's address
+
+	network string // the listener's, for Send: "tcp" or "unix"
+	lmtp    bool
 }
 
 // New starts a processor and an SMTP listener over a fresh database with
@@ -67,7 +71,11 @@ func New(t *testing.T, store *ticket.Store, mod func(*intake.Options, *listener.
 	}
 	go lis.Serve() //nolint:errcheck
 	t.Cleanup(func() { lis.Close() })
-	return &Rig{T: t, Org: org, Proc: proc, Lis: lis, Addr: lis.Addr().String()}
+	network := lc.Network
+	if network == "" {
+		network = "tcp"
+	}
+	return &Rig{T: t, Org: org, Proc: proc, Lis: lis, Addr: lis.Addr().String(), network: network, lmtp: lc.LMTP}
 }
 
 var seq atomic.Int64
@@ -142,9 +150,28 @@ func (r *Rig) Session(helo string) *smtp.Client {
 	return c
 }
 
-// Send delivers raw over SMTP and returns the server's error, if any.
+// Send delivers raw over SMTP (or LMTP, as the listener speaks) and
+// returns the server's error, if any.
 func (r *Rig) Send(from string, to []string, raw string) error {
-	return SendSMTP(r.Addr, "client.example", from, to, raw)
+	if r.network == "tcp" && !r.lmtp {
+		return SendSMTP(r.Addr, "client.example", from, to, raw)
+	}
+	conn, err := net.Dial(r.network, r.Addr)
+	if err != nil {
+		return err
+	}
+	c := smtp.NewClient(conn)
+	if r.lmtp {
+		c = smtp.NewClientLMTP(conn)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		return err
+	}
+	if err := c.SendMail(from, to, strings.NewReader(raw)); err != nil {
+		return err
+	}
+	return c.Quit()
 }
 
 // MustSend delivers raw over SMTP and fails the test if the server refuses.

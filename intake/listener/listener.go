@@ -242,7 +242,12 @@ func (l *Listener) Close() error {
 // NewSession implements smtp.Backend.
 func (l *Listener) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	remote := ""
-	if c.Conn() != nil {
+	switch {
+	case l.cfg.Network == "unix":
+		// A socket peer has no address of its own: name the socket, so
+		// that intake can tell it from a network peer (trusted relays).
+		remote = "unix:" + l.cfg.Addr
+	case c.Conn() != nil:
 		remote = c.Conn().RemoteAddr().String()
 	}
 	l.cfg.Metrics.session(l.kind())

@@ -37,6 +37,7 @@ type txSummary struct {
 	opened      *ticket.Change
 	replies     []*ticket.Change
 	customer    []*ticket.Change // customer_message
+	unverified  []*ticket.Change // unverified_mail: from an agent's address, proving nothing
 	notes       []*ticket.Change
 	status      *ticket.Change // the last status change
 	assign      [2]*ticket.Change
@@ -62,6 +63,8 @@ func summarize(group []ticket.Change) txSummary {
 			s.opened = c
 		case ticket.ActionCustomerMessage:
 			s.customer = append(s.customer, c)
+		case ticket.ActionUnverifiedMail:
+			s.unverified = append(s.unverified, c)
 		case ticket.ActionReplied:
 			s.replies = append(s.replies, c)
 		case ticket.ActionNoted:
@@ -243,6 +246,24 @@ func (p *Planner) planAgents(ctx context.Context, q ticket.Querier, s txSummary,
 			return nil, err
 		}
 		for _, c := range s.customer {
+			add(rs, reason{template: templates.AgentNewMessage, change: c, message: c.Message})
+		}
+	}
+	if len(s.unverified) > 0 && sw.AgentNewMessage {
+		// Told as of new mail, whose author is named as the unverified
+		// sender it is. The agent it claimed to be is its actor (by
+		// address) and hears of it by the answer to the mail instead; when
+		// that agent has the ticket, its department is told.
+		rs, err := assigneeOrDepartment(ctx, q, tk)
+		if err != nil {
+			return nil, err
+		}
+		if len(rs) == 1 && rs[0].Kind == KindAgent && isActor(rs[0], s.unverified[0].Event.Actor) {
+			if rs, err = department(ctx, q, tk.DepartmentID); err != nil {
+				return nil, err
+			}
+		}
+		for _, c := range s.unverified {
 			add(rs, reason{template: templates.AgentNewMessage, change: c, message: c.Message})
 		}
 	}

@@ -8,6 +8,7 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -189,7 +190,12 @@ type Templates struct {
 
 // AgentMail decides how far mail from agent addresses is trusted.
 type AgentMail struct {
-	AuthservID      string // trusted Authentication-Results authserv-id; empty trusts none
+	AuthservID string // trusted Authentication-Results authserv-id; empty trusts none
+	// TrustedRelays are the SMTP/LMTP peers whose Authentication-Results
+	// are believed; none by default. TrustSocket: "unix" was listed, the
+	// peers of the LMTP unix socket.
+	TrustedRelays   []netip.Prefix
+	TrustSocket     bool
 	Unauthenticated Unauthenticated
 }
 

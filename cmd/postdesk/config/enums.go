@@ -89,7 +89,7 @@ type Unauthenticated string
 
 // Treatments of unauthenticated agent mail.
 const (
-	UnauthCustomer   Unauthenticated = "customer"   // handled like customer mail: no commands
+	UnauthCustomer   Unauthenticated = "customer"   // kept on its ticket for agents, flagged; no commands, no change
 	UnauthQuarantine Unauthenticated = "quarantine" // kept aside, no ticket change
 )
 

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"math/big"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,7 +116,7 @@ filters:
     match: {subject: '^invoice \d+ overdue$', regexp: true}
     quarantine: invoice fraud
 ban: [Spammer@Example.com, "@spam.example"]
-agent_mail: {authserv_id: mx.desk.example, unauthenticated: quarantine}
+agent_mail: {authserv_id: mx.desk.example, trusted_relays: [127.0.0.1, "10.1.0.0/16", "::ffff:192.0.2.7", unix], unauthenticated: quarantine}
 log: {format: json, level: debug}
 `
 
@@ -202,7 +203,10 @@ func TestFullConfig(t *testing.T) {
 	if !slices.Equal(cfg.Ban, []string{"spammer@example.com", "@spam.example"}) {
 		t.Errorf("ban = %q", cfg.Ban)
 	}
-	if cfg.AgentMail != (AgentMail{AuthservID: "mx.desk.example", Unauthenticated: UnauthQuarantine}) ||
+	relays := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.1.0.0/16"),
+		netip.MustParsePrefix("192.0.2.7/32")}
+	if a := cfg.AgentMail; a.AuthservID != "mx.desk.example" || a.Unauthenticated != UnauthQuarantine ||
+		!slices.Equal(a.TrustedRelays, relays) || !a.TrustSocket ||
 		cfg.Log != (Log{Format: LogJSON, Level: slog.LevelDebug}) {
 		t.Errorf("agent_mail/log = %+v %+v", cfg.AgentMail, cfg.Log)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/tls"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,7 +16,7 @@ var (
 	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env", "max_collaborators"}
 	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
 		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace"}
-	agentMailKeys = []string{"authserv_id", "unauthenticated"}
+	agentMailKeys = []string{"authserv_id", "trusted_relays", "unauthenticated"}
 	logKeys       = []string{"format", "level"}
 )
 
@@ -153,10 +154,47 @@ func (l Listen) LMTPNetwork() (network, address string) {
 }
 
 func (d *decoder) agentMail(o *object) AgentMail {
-	return AgentMail{
+	a := AgentMail{
 		AuthservID:      o.str("authserv_id"),
 		Unauthenticated: enum(o, "unauthenticated", UnauthCustomer, UnauthCustomer, UnauthQuarantine),
 	}
+	a.TrustedRelays, a.TrustSocket = d.trustedRelays(o, "trusted_relays")
+	if a.AuthservID == "" && (len(a.TrustedRelays) > 0 || a.TrustSocket) {
+		o.errf("trusted_relays", "trusts the Authentication-Results of no one without agent_mail.authserv_id: "+
+			"set the authserv-id your relay writes")
+	}
+	return a
+}
+
+// trustedRelays decodes the peers whose Authentication-Results are
+// believed: IP addresses and CIDR ranges, and "unix" for the LMTP socket.
+func (d *decoder) trustedRelays(o *object, key string) (relays []netip.Prefix, socket bool) {
+	for i, n := range o.list(key) {
+		path := join(o.path, index(key, i))
+		s := d.refName(n, path)
+		switch {
+		case s == "":
+			continue
+		case strings.EqualFold(s, "unix"):
+			socket = true
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil || addr.Zone() != "" {
+				d.add(n, path, "%q is not an IP address or CIDR range (e.g. 127.0.0.1, 10.0.0.0/8, ::1), nor unix", s)
+				continue
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		if p.Masked() != p {
+			d.add(n, path, "%s has host bits set: write %s", s, p.Masked())
+			continue
+		}
+		relays = append(relays, p)
+	}
+	return relays, socket
 }
 
 var logLevels = map[string]slog.Level{
