@@ -176,8 +176,10 @@ func (w *Worker) sendAll(ctx context.Context, started time.Time, rows []queued, 
 		if err := mark(i, r); err != nil {
 			return i + 1, err
 		}
-		if !isProtocolError(err) {
-			return i + 1, nil // the connection is gone: the rest is released
+		if !isProtocolError(err) || !sess.usable() {
+			// The connection is gone, or out of step with the relay: the
+			// rest is released and goes out over a new one.
+			return i + 1, nil
 		}
 	}
 	return len(rows), nil
