@@ -233,11 +233,11 @@ func (w *Worker) record(ctx context.Context, marks *ticket.OutboxMarks, row queu
 	})
 }
 
-// backoff is the delay before attempt n+1: RetryBase doubled per attempt,
-// capped at RetryMax, with ±10% jitter so that a relay coming back is not
-// hit by every retry at once.
+// backoff is the delay before attempt n+1: RetryBase times RetryFactor per
+// attempt, capped at RetryMax, with ±10% jitter so that a relay coming back
+// is not hit by every retry at once.
 func (w *Worker) backoff(attempts int) time.Duration {
-	d := float64(w.queue.RetryBase) * math.Pow(2, float64(attempts-1))
+	d := float64(w.queue.RetryBase) * math.Pow(w.queue.RetryFactor, float64(attempts-1))
 	d = math.Min(d, float64(w.queue.RetryMax))
 	d *= 0.9 + 0.2*rand.Float64()
 	return time.Duration(d)
