@@ -25,12 +25,12 @@ func queuedOf(mails []ticket.QueuedMail) []queued {
 	return out
 }
 
-// outcome of one delivery attempt.
+// outcome of a delivery attempt that did not hand the notice over (one
+// the relay accepted is recorded by markSent).
 type outcome int
 
 const (
 	skipped   outcome = iota // not attempted (stopping, or the connection broke before it)
-	sent                     // the relay accepted it
 	temporary                // try again later
 	permanent                // the relay refused it for good
 )
