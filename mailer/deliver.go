@@ -25,12 +25,12 @@ func queuedOf(mails []ticket.QueuedMail) []queued {
 	return out
 }
 
-// outcome of one delivery attempt.
+// outcome of a delivery attempt that did not hand the notice over (one
+// the relay accepted is recorded by markSent).
 type outcome int
 
 const (
 	skipped   outcome = iota // not attempted (stopping, or the connection broke before it)
-	sent                     // the relay accepted it
 	temporary                // try again later
 	permanent                // the relay refused it for good
 )
@@ -79,15 +79,7 @@ func (w *Worker) DeliverBatch(ctx context.Context) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	// Marks go over one connection with asynchronous commit: this process
-	// dying cannot lose them (PostgreSQL has them), and only a crash of the
-	// database server itself could, which would resend a notice once.
-	marks, err := w.store.OutboxMarks(dbctx)
-	if err != nil {
-		return len(rows), w.release(dbctx, rows, fmt.Errorf("mailer: deliver: %w", err))
-	}
-	defer marks.Close()
-	mark := func(i int, r result) error { return w.record(dbctx, marks, rows[i], r) }
+	mark := func(i int, r result) error { return w.record(dbctx, rows[i], r) }
 	done, err := w.sendAll(ctx, claimed, rows, mark)
 	if err != nil {
 		return len(rows), w.release(dbctx, rows[done:], err)
@@ -159,8 +151,15 @@ func (w *Worker) sendAll(ctx context.Context, started time.Time, rows []queued, 
 		case err == nil:
 			w.log.Debug("notice sent", "ticket", row.Number, "message_id", row.MessageID,
 				"recipient", row.Recipient, "template", row.Template)
-			if err := mark(i, result{outcome: sent}); err != nil {
+			retried, err := w.markSent(ctx, row)
+			if err != nil {
 				return i + 1, err
+			}
+			if retried {
+				// The database was away for a while: the relay may have
+				// dropped the idle session, and the lease ran on. The rest
+				// is released and goes out in a new round.
+				return i + 1, nil
 			}
 			continue
 		case ctx.Err() != nil:
@@ -176,27 +175,72 @@ func (w *Worker) sendAll(ctx context.Context, started time.Time, rows []queued, 
 		if err := mark(i, r); err != nil {
 			return i + 1, err
 		}
-		if !isProtocolError(err) {
-			return i + 1, nil // the connection is gone: the rest is released
+		if !isProtocolError(err) || !sess.usable() {
+			// The connection is gone, or out of step with the relay: the
+			// rest is released and goes out over a new one.
+			return i + 1, nil
 		}
 	}
 	return len(rows), nil
 }
 
-// record writes one notice's fate. A notice that will never go out also
-// gets a delivery_failed event on its ticket, in one transaction.
-func (w *Worker) record(ctx context.Context, marks *ticket.OutboxMarks, row queued, r result) error {
-	switch r.outcome {
-	case sent:
-		if err := marks.Sent(ctx, row.ID); err != nil {
-			return fmt.Errorf("mark sent %s: %w", row.MessageID, err)
+// Trying again to mark a sent notice: the first wait, the longest.
+const (
+	markRetryFirst = 50 * time.Millisecond
+	markRetryMax   = 2 * time.Second
+)
+
+// markSent records that the relay accepted row, trying until the mark
+// commits: a notice the relay has and the outbox still calls pending goes
+// out again when its lease ends. Each try is bounded by the relay timeout.
+// Once ctx ends (the worker stops) it tries for one relay timeout more and
+// then gives up with the error; the notice is then sent again after its
+// lease, as after a crash. retried reports that the first try failed.
+func (w *Worker) markSent(ctx context.Context, row queued) (retried bool, err error) {
+	dbctx := context.WithoutCancel(ctx)
+	timeout := w.relay.cfg.Timeout
+	stopping := ctx.Done()
+	var giveUp <-chan time.Time
+	wait := markRetryFirst
+	for try := 1; ; try++ {
+		tctx, cancel := context.WithTimeout(dbctx, timeout)
+		err = w.store.MarkSent(tctx, row.ID)
+		cancel()
+		if err == nil {
+			if try > 1 {
+				w.log.Info("outbox: sent notice marked", "ticket", row.Number, "message_id", row.MessageID, "tries", try)
+			}
+			return try > 1, nil
 		}
-		return nil
+		if try == 1 {
+			w.log.Warn("outbox: cannot mark a sent notice, trying until it commits", "ticket", row.Number,
+				"message_id", row.MessageID, "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-stopping:
+			// Stopping: tries go on, for one relay timeout more.
+			t.Stop()
+			stopping, giveUp = nil, time.After(timeout)
+		case <-giveUp:
+			t.Stop()
+			return true, fmt.Errorf("mark sent %s: %w", row.MessageID, err)
+		}
+		wait = min(2*wait, markRetryMax)
+	}
+}
+
+// record writes the fate of a notice not sent (see markSent for one
+// sent). A notice that will never go out also gets a delivery_failed event
+// on its ticket, in one transaction.
+func (w *Worker) record(ctx context.Context, row queued, r result) error {
+	switch r.outcome {
 	case temporary:
 		attempts := row.Attempts + 1
 		if attempts < w.queue.MaxAttempts {
 			delay := w.backoff(attempts)
-			if err := marks.Retry(ctx, row.ID, attempts, r.text, delay); err != nil {
+			if err := w.store.MarkRetry(ctx, row.ID, attempts, r.text, delay); err != nil {
 				return fmt.Errorf("reschedule %s: %w", row.MessageID, err)
 			}
 			return nil
@@ -231,11 +275,11 @@ func (w *Worker) record(ctx context.Context, marks *ticket.OutboxMarks, row queu
 	})
 }
 
-// backoff is the delay before attempt n+1: RetryBase doubled per attempt,
-// capped at RetryMax, with ±10% jitter so that a relay coming back is not
-// hit by every retry at once.
+// backoff is the delay before attempt n+1: RetryBase times RetryFactor per
+// attempt, capped at RetryMax, with ±10% jitter so that a relay coming back
+// is not hit by every retry at once.
 func (w *Worker) backoff(attempts int) time.Duration {
-	d := float64(w.queue.RetryBase) * math.Pow(2, float64(attempts-1))
+	d := float64(w.queue.RetryBase) * math.Pow(w.queue.RetryFactor, float64(attempts-1))
 	d = math.Min(d, float64(w.queue.RetryMax))
 	d *= 0.9 + 0.2*rand.Float64()
 	return time.Duration(d)

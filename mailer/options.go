@@ -98,11 +98,15 @@ type DKIM struct {
 	Signer   crypto.Signer // *rsa.PrivateKey or ed25519.PrivateKey
 }
 
-// Queue tunes the workers.
+// Queue tunes the workers. After a temporary failure (a 4xx reply, the
+// relay unreachable) the n-th wait is RetryBase × RetryFactor^(n-1), at
+// most RetryMax, give or take 10%; the notice fails for good, on its
+// ticket, when MaxAttempts attempts have failed.
 type Queue struct {
 	BatchSize    int           // notices per claim and SMTP connection; 0: 50
 	PollInterval time.Duration // fallback when a notification is missed; 0: 1 s
-	RetryBase    time.Duration // first retry delay, doubled each time; 0: 1 min
+	RetryBase    time.Duration // first retry delay; 0: 1 min
+	RetryFactor  float64       // each retry delay is the previous one times this, at least 1; 0: 2
 	RetryMax     time.Duration // longest retry delay; 0: 1 h
 	MaxAttempts  int           // attempts before giving up; 0: 25 (about a day)
 }
@@ -116,6 +120,9 @@ func (q Queue) withDefaults() Queue {
 	}
 	if q.RetryBase <= 0 {
 		q.RetryBase = time.Minute
+	}
+	if q.RetryFactor <= 0 {
+		q.RetryFactor = 2
 	}
 	if q.RetryMax <= 0 {
 		q.RetryMax = time.Hour
@@ -161,7 +168,25 @@ func (o Options) planner() *notice.Planner {
 
 // Check reports every problem of the options at once.
 func (o Options) Check() error {
-	return errors.Join(o.checkNotifier(), o.checkRelay())
+	return errors.Join(o.checkNotifier(), o.checkRelay(), o.Queue.check())
+}
+
+// check reports retry settings that withDefaults would not make sense of.
+func (q Queue) check() error {
+	var errs []error
+	if q.RetryFactor != 0 && !(q.RetryFactor >= 1) { // also NaN
+		errs = append(errs, fmt.Errorf("mailer: retry factor %g: want at least 1 (1: the same wait every time)", q.RetryFactor))
+	}
+	if q.RetryBase < 0 || q.RetryMax < 0 {
+		errs = append(errs, errors.New("mailer: retry delays must not be negative"))
+	}
+	if q.RetryBase > 0 && q.RetryMax > 0 && q.RetryMax < q.RetryBase {
+		errs = append(errs, fmt.Errorf("mailer: longest retry delay %s is shorter than the first, %s", q.RetryMax, q.RetryBase))
+	}
+	if q.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("mailer: max attempts %d is negative", q.MaxAttempts))
+	}
+	return errors.Join(errs...)
 }
 
 func (o Options) checkNotifier() error {

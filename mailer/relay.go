@@ -198,6 +198,10 @@ type session struct {
 	timeout    time.Duration
 	pipelining bool        // the relay offers PIPELINING (RFC 2920)
 	stop       func() bool // detaches the abort-on-cancel hook
+	// outOfStep is set when the relay may still hold a refused transaction
+	// (RSET failed) or says the commands came out of order (503): the
+	// session must not carry another mail.
+	outOfStep bool
 }
 
 // dial connects, says EHLO, starts TLS and authenticates. Cancelling ctx
@@ -271,9 +275,12 @@ func (r *relay) certHint(err error) string {
 	return ""
 }
 
-// send delivers raw from one sender to one recipient. A protocol error
-// (*textproto.Error) leaves the session usable for the next mail; any other
-// error means the connection is gone.
+// send delivers raw from one sender to one recipient. After a refusal at
+// any step, MAIL, RCPT, DATA or the reply to the whole mail, the
+// transaction is reset (RSET): some relays (Mailpit) keep a refused mail's
+// transaction open and answer the next MAIL with 503. A protocol error
+// (*textproto.Error) leaves the session usable for the next mail unless
+// usable says otherwise; any other error means the connection is gone.
 func (s *session) send(from, to string, raw []byte) error {
 	for _, addr := range []string{from, to} {
 		if addr == "" || strings.ContainsAny(addr, "<>\r\n\x00") {
@@ -338,8 +345,10 @@ func (s *session) sendPipelined(from, to string, raw []byte) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	_, _, err := tp.ReadResponse(250) // the relay's answer to the whole mail
-	return err
+	if _, _, err := tp.ReadResponse(250); err != nil { // the relay's answer to the whole mail
+		return s.reset(err)
+	}
+	return nil
 }
 
 // sendStepwise is the classic exchange, one command at a time, through
@@ -358,18 +367,38 @@ func (s *session) sendStepwise(from, to string, raw []byte) error {
 	if _, err := w.Write(raw); err != nil {
 		return err
 	}
-	return w.Close() // the relay's answer to the whole mail
+	if err := w.Close(); err != nil { // the relay's answer to the whole mail
+		return s.reset(err)
+	}
+	return nil
 }
 
-// reset aborts the mail transaction after a refusal, so the next mail
-// starts clean; err is returned as it was.
+// reset aborts the mail transaction after a refusal, so that the next mail
+// starts clean, and returns err, the refusal, as it was: that is the
+// notice's fate. When the relay does not take the RSET, or its refusal was
+// 503 (bad sequence of commands), the session is out of step and carries
+// no further mail (see usable).
 func (s *session) reset(err error) error {
-	if isProtocolError(err) {
-		if rerr := s.c.Reset(); rerr != nil {
-			return errors.Join(err, rerr)
-		}
+	if !isProtocolError(err) {
+		return err // the connection is gone
+	}
+	if badSequence(err) {
+		s.outOfStep = true
+	}
+	if rerr := s.c.Reset(); rerr != nil {
+		s.outOfStep = true
 	}
 	return err
+}
+
+// usable reports whether the session can carry another mail.
+func (s *session) usable() bool { return !s.outOfStep }
+
+// badSequence reports whether err is a 503 reply: the relay thinks our
+// commands came out of order, which says nothing about the notice.
+func badSequence(err error) bool {
+	var tp *textproto.Error
+	return errors.As(err, &tp) && tp.Code == 503
 }
 
 // close says QUIT, or just drops the connection when that fails.
@@ -396,12 +425,14 @@ func isProtocolError(err error) bool {
 	return errors.As(err, &tp)
 }
 
-// verdict classifies a failed delivery: temporary (4xx, network trouble)
-// or permanent (5xx), with the text to record.
+// verdict classifies a failed delivery: temporary (4xx, 503, network
+// trouble) or permanent (other 5xx), with the text to record. A 503 (bad
+// sequence of commands) is the session's trouble, not the notice's: the
+// notice is tried again on a fresh connection.
 func verdict(err error) (permanent bool, text string) {
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
-		return tp.Code >= 500, fmt.Sprintf("%d %s", tp.Code, strings.Join(strings.Fields(tp.Msg), " "))
+		return tp.Code >= 500 && tp.Code != 503, fmt.Sprintf("%d %s", tp.Code, strings.Join(strings.Fields(tp.Msg), " "))
 	}
 	return false, err.Error()
 }

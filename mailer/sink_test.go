@@ -45,6 +45,14 @@ type sink struct {
 	// refuseRcpt answers RCPT for these (lower-case) addresses with an error.
 	refuseRcpt map[string]error
 	sessions   int
+	// keepRefused makes the sink behave as Mailpit v1.33.1 does: a mail
+	// refused at DATA keeps its transaction open until RSET, and a MAIL
+	// while a transaction is open is answered 503.
+	keepRefused bool
+	// mailAnswer decides the reply to the n-th MAIL (0-based); nil accepts.
+	mailAnswer func(n int) error
+	mailCmds   int  // MAIL commands seen
+	utf8       bool // offer SMTPUTF8 (RFC 6531)
 }
 
 func newSink(t testing.TB, configure func(*sink)) *sink {
@@ -60,6 +68,7 @@ func newSink(t testing.TB, configure func(*sink)) *sink {
 	s.srv.WriteTimeout = 10 * time.Second
 	s.srv.MaxMessageBytes = 30 << 20
 	s.srv.ErrorLog = discardLogger{}
+	s.srv.EnableSMTPUTF8 = s.utf8
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +122,10 @@ type sinkSession struct {
 	from string
 	to   []string
 	auth bool
+	// open: a transaction is open (keepRefused). go-smtp resets the
+	// session after every DATA; afterData makes Reset skip that one, so
+	// that only the client's RSET (or EHLO) ends a refused transaction.
+	open, afterData bool
 }
 
 func (ss *sinkSession) AuthMechanisms() []string {
@@ -177,7 +190,20 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 	if (ss.s.users != nil || ss.s.tokens != nil) && !ss.auth {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
-	ss.from = from
+	ss.s.mu.Lock()
+	n := ss.s.mailCmds
+	ss.s.mailCmds++
+	answer, keep := ss.s.mailAnswer, ss.s.keepRefused
+	ss.s.mu.Unlock()
+	if keep && ss.open {
+		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: nested MAIL command"}
+	}
+	if answer != nil {
+		if err := answer(n); err != nil {
+			return err
+		}
+	}
+	ss.from, ss.open = from, true
 	return nil
 }
 
@@ -211,9 +237,11 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	s.datas++
 	if s.answer != nil {
 		if err := s.answer(n); err != nil {
+			ss.afterData = s.keepRefused
 			return err
 		}
 	}
+	ss.open = false
 	s.count++
 	if !s.discard {
 		s.mails = append(s.mails, received{From: ss.from, To: append([]string(nil), ss.to...), Data: buf.Bytes()})
@@ -221,7 +249,13 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (ss *sinkSession) Reset() { ss.from, ss.to = "", nil }
+func (ss *sinkSession) Reset() {
+	if ss.afterData {
+		ss.afterData = false // go-smtp's own reset after a refused DATA: the transaction stays
+		return
+	}
+	ss.from, ss.to, ss.open = "", nil, false
+}
 
 func (ss *sinkSession) Logout() error { return nil }
 

@@ -28,7 +28,7 @@ type Worker struct {
 // NewWorker checks the relay and DKIM options and returns a worker that
 // delivers the notices queued in store's database.
 func NewWorker(store *ticket.Store, opts Options) (*Worker, error) {
-	if err := opts.checkRelay(); err != nil {
+	if err := errors.Join(opts.checkRelay(), opts.Queue.check()); err != nil {
 		return nil, err
 	}
 	if opts.Templates == nil {

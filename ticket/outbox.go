@@ -6,13 +6,18 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The outbox (outbound_mails) holds every notice a change causes, written
 // in the change's own transaction: a change that rolls back leaves no row
 // and sends nothing, a change that commits leaves a row that a delivery
-// worker sends, also after a crash. This file is the writing side; the
-// delivery side is in outbox_worker.go. Only this package names the table.
+// worker sends, also after a crash. This file is the writing side and the
+// marks of notices handed to the relay (MarkSent, MarkRetry); the rest of
+// the delivery side is in outbox_worker.go. Only this package names the
+// table.
 
 // OutboxChannel is the PostgreSQL channel the delivery workers LISTEN on.
 // A transaction that queues a pending notice notifies it; PostgreSQL
@@ -236,6 +241,46 @@ func (s *Store) ThreadIDs(ctx context.Context, ticketID int64, addr string) ([]s
 		return nil, fmt.Errorf("ticket: thread of ticket %d: %w", ticketID, err)
 	}
 	return ids, nil
+}
+
+// durable is the first statement of a batch whose implicit transaction
+// must commit synchronously: it raises the transaction's commit mode to on
+// when the session's is off, and leaves a stronger one (remote_apply) as
+// it is.
+const durable = `SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off'`
+
+// MarkSent records that the relay accepted notice id, in a transaction of
+// its own that commits synchronously: once it returns nil, not even a crash
+// of the database server loses the mark, which would send the notice again.
+// It marks only a pending notice, so a call repeated after an error that
+// left unknown whether the first one committed (the connection dropped
+// after COMMIT) changes nothing more: repeat it until it succeeds.
+func (s *Store) MarkSent(ctx context.Context, id int64) error {
+	b := &pgx.Batch{}
+	b.Queue(durable)
+	b.Queue(`
+		UPDATE outbound_mails
+		   SET state = 'sent', sent_at = clock_timestamp(), attempts = attempts + 1, last_error = ''
+		 WHERE id = $1 AND state = 'pending'`, id)
+	// One batch is one implicit transaction, committed at its end.
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("ticket: mark notice %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkRetry records a temporary failure of notice id: attempts made so
+// far, the relay's answer, and the wait before the next attempt. Only a
+// pending notice is changed.
+func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, why string, after time.Duration) error {
+	if _, err := s.pool.Exec(ctx, `
+		UPDATE outbound_mails
+		   SET attempts = $2, last_error = $3,
+		       next_attempt_at = clock_timestamp() + $4::float8 * interval '1 second'
+		 WHERE id = $1 AND state = 'pending'`, id, attempts, why, after.Seconds()); err != nil {
+		return fmt.Errorf("ticket: reschedule notice %d: %w", id, err)
+	}
+	return nil
 }
 
 // OutboxStats is the state of the outbox, for health checks and metrics.

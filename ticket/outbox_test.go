@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/postdesk/postdesk/ticket"
 )
 
@@ -131,5 +133,98 @@ func TestOutboxLifeOfANotice(t *testing.T) {
 	if st.ByState["sent"] != 1 || st.ByState["failed"] != 1 || st.ByState["suppressed"] != 1 || st.ByState["pending"] != 0 ||
 		st.Retries != 1 || st.OldestPending != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestMarkSentIsDurableAndOnce: a sent mark commits synchronously even on
+// a connection whose commit mode is asynchronous (a trigger notes the mode
+// in force in the mark's transaction), a deferred one is rescheduled, and
+// either, repeated once the notice is no longer pending, changes nothing.
+func TestMarkSentIsDurableAndOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	tk := f.open(t)
+	pc, err := pgxpool.ParseConfig(f.store.Pool().Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	async, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(async.Close)
+	store := ticket.NewStore(async, ticket.DefaultNumbering(), nil)
+	if _, err := async.Exec(ctx, `
+		CREATE TABLE mark_modes (id bigint, state text, mode text);
+		CREATE FUNCTION note_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO mark_modes VALUES (NEW.id, NEW.state, current_setting('synchronous_commit'));
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER note_mode AFTER UPDATE ON outbound_mails FOR EACH ROW EXECUTE FUNCTION note_mode();`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.InTx(ctx, func(tx *ticket.Tx) error {
+		return tx.Enqueue(ctx, []ticket.Outgoing{
+			{TicketID: tk.ID, MessageID: "s1@pd", Template: "customer_reply", Recipient: "jane@user.com", RecipientKind: "customer",
+				From: "support@bank.example", Raw: []byte("raw")},
+			{TicketID: tk.ID, MessageID: "s2@pd", Template: "customer_reply", Recipient: "bob@user.com", RecipientKind: "customer",
+				From: "support@bank.example", Raw: []byte("raw")}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	rows, _ := f.store.Pool().Query(ctx, `SELECT message_id, id FROM outbound_mails`)
+	for rows.Next() {
+		var m string
+		var id int64
+		if err := rows.Scan(&m, &id); err != nil {
+			t.Fatal(err)
+		}
+		ids[m] = id
+	}
+	if rows.Err() != nil || len(ids) != 2 {
+		t.Fatalf("notices %v: %v", ids, rows.Err())
+	}
+	for range 2 { // the second time as after a lost reply to the first
+		if err := store.MarkSent(ctx, ids["s1@pd"]); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.MarkRetry(ctx, ids["s2@pd"], 1, "451 later", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.InTx(ctx, func(tx *ticket.Tx) error { return tx.MarkFailed(ctx, ids["s2@pd"], "550 gone") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.MarkRetry(ctx, ids["s2@pd"], 2, "451 later", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	rows, _ = f.store.Pool().Query(ctx, `
+		SELECT message_id || ' ' || state || ' ' || attempts || ' ' || last_error FROM outbound_mails ORDER BY id`)
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if want := []string{"s1@pd sent 1 ", "s2@pd failed 2 550 gone"}; !slices.Equal(got, want) {
+		t.Errorf("notices %q, want %q", got, want)
+	}
+	var modes []string
+	rows, _ = f.store.Pool().Query(ctx, `SELECT m.state || ' ' || m.mode FROM mark_modes m JOIN outbound_mails o USING (id)
+		WHERE o.message_id = 's1@pd'`)
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		modes = append(modes, s)
+	}
+	if want := []string{"sent on"}; !slices.Equal(modes, want) {
+		t.Errorf("sent marks' commit modes %q, want %q: once, synchronously", modes, want)
 	}
 }

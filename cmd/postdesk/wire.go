@@ -109,7 +109,9 @@ func mailerOptions(cfg *config.Config, set *templates.Set, log *slog.Logger) (ma
 		Templates:       set,
 		AutoReplyLimit:  r.AutoReplyLimit,
 		Relay:           relayConfig(cfg),
-		Logger:          log,
+		Queue: mailer.Queue{RetryBase: r.Retry.First, RetryFactor: r.Retry.Factor, RetryMax: r.Retry.MaxDelay,
+			MaxAttempts: r.Retry.MaxAttempts},
+		Logger: log,
 	}
 	for _, m := range cfg.Mailboxes {
 		opts.Mailboxes[strings.ToLower(m.Address)] = m.DisplayName

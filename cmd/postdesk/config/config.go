@@ -172,6 +172,18 @@ type Relay struct {
 	Timeout           time.Duration
 	DKIM              *DKIM // nil when signing is off
 	AutoReplyLimit    int   // automatic mails per recipient address per hour
+	Retry             RelayRetry
+}
+
+// RelayRetry is the schedule of new attempts after a temporary failure (a
+// 4xx reply, the relay unreachable): the n-th wait is First × Factor^(n-1),
+// at most MaxDelay (give or take 10%), and a notice whose MaxAttempts-th
+// attempt fails too is given up and recorded failed on its ticket.
+type RelayRetry struct {
+	First       time.Duration
+	Factor      float64 // at least 1
+	MaxDelay    time.Duration
+	MaxAttempts int
 }
 
 // DKIM configures signing of outgoing mail. PrivateKeyFile has been checked

@@ -69,6 +69,10 @@ func TestExampleLoads(t *testing.T) {
 	if cfg.Relay.Host != "127.0.0.1" || cfg.Relay.Port != 1025 || cfg.Relay.TLS != RelayNoTLS || cfg.Relay.Auth != RelayAuthNone {
 		t.Errorf("relay = %+v", cfg.Relay)
 	}
+	if want := (RelayRetry{First: DefaultRetryFirst, Factor: DefaultRetryFactor, MaxDelay: DefaultRetryMaxDelay,
+		MaxAttempts: DefaultRetryMaxAttempts}); cfg.Relay.Retry != want {
+		t.Errorf("relay.retry = %+v, want the defaults %+v", cfg.Relay.Retry, want)
+	}
 	if len(cfg.Filters) != 0 || len(cfg.Ban) != 0 {
 		t.Errorf("filters and ban are only commented examples: got %d filters, %d bans", len(cfg.Filters), len(cfg.Ban))
 	}

@@ -14,8 +14,9 @@ import (
 
 var (
 	relayKeys = []string{"host", "port", "tls", "ca_file", "auth", "username", "password_env",
-		"oauth_token_command", "helo", "timeout", "dkim", "auto_reply_limit"}
-	dkimKeys = []string{"domain", "selector", "private_key_file"}
+		"oauth_token_command", "helo", "timeout", "dkim", "auto_reply_limit", "retry"}
+	dkimKeys  = []string{"domain", "selector", "private_key_file"}
+	retryKeys = []string{"first", "factor", "max_delay", "max_attempts"}
 )
 
 func (d *decoder) relay(o *object) Relay {
@@ -72,6 +73,29 @@ func (d *decoder) relay(o *object) Relay {
 	}
 	if o.has("dkim") {
 		r.DKIM = d.dkim(o.child("dkim", dkimKeys))
+	}
+	r.Retry = retry(o.child("retry", retryKeys))
+	return r
+}
+
+// Retry defaults: 1m, 2m, 4m … 1h, 1h …; the 25th failed attempt, about
+// 19 hours after the first, gives up.
+const (
+	DefaultRetryFirst       = time.Minute
+	DefaultRetryFactor      = 2.0
+	DefaultRetryMaxDelay    = time.Hour
+	DefaultRetryMaxAttempts = 25
+)
+
+func retry(o *object) RelayRetry {
+	r := RelayRetry{
+		First:       o.duration("first", DefaultRetryFirst, time.Second),
+		Factor:      o.number("factor", DefaultRetryFactor, 1, 100),
+		MaxAttempts: o.integer("max_attempts", DefaultRetryMaxAttempts, 1, 1000),
+	}
+	r.MaxDelay = o.duration("max_delay", max(DefaultRetryMaxDelay, r.First), time.Second)
+	if o.has("max_delay") && r.MaxDelay < r.First {
+		o.errf("max_delay", "must be at least first (%s), got %s", r.First, r.MaxDelay)
 	}
 	return r
 }

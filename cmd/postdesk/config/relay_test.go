@@ -139,3 +139,22 @@ func TestRelayPort465IsNotClearText(t *testing.T) {
 		t.Errorf("port 587 with tls: none: %v, want the clear-text problem", err)
 	}
 }
+
+// TestRelayRetry: the retry schedule is read as given; a first wait longer
+// than the default longest one raises the longest to it.
+func TestRelayRetry(t *testing.T) {
+	for _, tc := range []struct {
+		retry string
+		want  RelayRetry
+	}{
+		{"  retry:\n    first: 30s\n    factor: 1.5\n    max_delay: 2h\n    max_attempts: 8\n",
+			RelayRetry{First: 30 * time.Second, Factor: 1.5, MaxDelay: 2 * time.Hour, MaxAttempts: 8}},
+		{"  retry: {first: 5m, factor: 1}\n", RelayRetry{First: 5 * time.Minute, Factor: 1, MaxDelay: time.Hour, MaxAttempts: 25}},
+		{"  retry: {first: 3h}\n", RelayRetry{First: 3 * time.Hour, Factor: 2, MaxDelay: 3 * time.Hour, MaxAttempts: 25}},
+	} {
+		cfg := mustLoad(t, compose(map[string]string{"relay": "relay:\n  host: 127.0.0.1\n" + tc.retry}), baseEnv())
+		if cfg.Relay.Retry != tc.want {
+			t.Errorf("%s: retry = %+v, want %+v", tc.retry, cfg.Relay.Retry, tc.want)
+		}
+	}
+}

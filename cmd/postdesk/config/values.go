@@ -34,6 +34,25 @@ func (o *object) duration(key string, def, lo time.Duration) time.Duration {
 	return v
 }
 
+// number returns the number under key (an integer or a decimal such as
+// 1.5), or def; it must lie in [lo, hi].
+func (o *object) number(key string, def, lo, hi float64) float64 {
+	n, ok := o.scalar(key, "a number")
+	if !ok {
+		return def
+	}
+	var v float64
+	if (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&v) != nil {
+		o.errf(key, "expected a number, got %q", n.Value)
+		return def
+	}
+	if !(v >= lo && v <= hi) { // also NaN
+		o.errf(key, "must be between %g and %g, got %g", lo, hi, v)
+		return def
+	}
+	return v
+}
+
 // size returns the byte size under key (an integer or "25MiB"), or def; it
 // must be positive.
 func (o *object) size(key string, def int64) int64 {
