@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The delivery side of the outbox: what a worker claims, renders, marks
@@ -244,63 +243,4 @@ func (s *Store) ListenOutbox(ctx context.Context, wake func()) error {
 		}
 		wake()
 	}
-}
-
-// OutboxMarks records the fate of sent notices over one connection with
-// asynchronous commit: the process dying cannot lose a mark (PostgreSQL
-// has it), and only a crash of the database server itself could, which
-// would resend a notice once.
-type OutboxMarks struct {
-	conn *pgxpool.Conn
-	ctx  context.Context
-}
-
-// OutboxMarks takes a connection for marks. Close it when done.
-func (s *Store) OutboxMarks(ctx context.Context) (*OutboxMarks, error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ticket: marks: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `SET synchronous_commit = off`); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("ticket: marks: %w", err)
-	}
-	return &OutboxMarks{conn: conn, ctx: ctx}, nil
-}
-
-// Close gives the connection back with the usual commit mode. A
-// connection that cannot be reset is closed instead: back in the pool it
-// would commit others' changes asynchronously, and an intake commit must
-// be durable before the mail is accepted.
-func (m *OutboxMarks) Close() {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 5*time.Second)
-	defer cancel()
-	if _, err := m.conn.Exec(ctx, `RESET synchronous_commit`); err != nil {
-		m.conn.Conn().Close(ctx) //nolint:errcheck // the pool destroys a closed conn on Release
-	}
-	m.conn.Release()
-}
-
-// Sent marks notice id sent.
-func (m *OutboxMarks) Sent(ctx context.Context, id int64) error {
-	if _, err := m.conn.Exec(ctx, `
-		UPDATE outbound_mails
-		   SET state = 'sent', sent_at = clock_timestamp(), attempts = attempts + 1, last_error = ''
-		 WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("ticket: mark notice %d sent: %w", id, err)
-	}
-	return nil
-}
-
-// Retry records a temporary failure of notice id: attempts made so far,
-// the relay's answer, and the wait before the next attempt.
-func (m *OutboxMarks) Retry(ctx context.Context, id int64, attempts int, why string, after time.Duration) error {
-	if _, err := m.conn.Exec(ctx, `
-		UPDATE outbound_mails
-		   SET attempts = $2, last_error = $3,
-		       next_attempt_at = clock_timestamp() + $4::float8 * interval '1 second'
-		 WHERE id = $1`, id, attempts, why, after.Seconds()); err != nil {
-		return fmt.Errorf("ticket: reschedule notice %d: %w", id, err)
-	}
-	return nil
 }
