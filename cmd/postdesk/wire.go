@@ -25,7 +25,8 @@ func intakeOptions(cfg *config.Config, log *slog.Logger) intake.Options {
 			AuthservID: cfg.AgentMail.AuthservID,
 			Quarantine: cfg.AgentMail.Unauthenticated == config.UnauthQuarantine,
 		},
-		Logger: log,
+		Postmaster: cfg.Listen.Postmaster,
+		Logger:     log,
 	}
 	for _, d := range cfg.Departments {
 		if d.Email != "" {

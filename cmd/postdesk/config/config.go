@@ -153,6 +153,10 @@ type Listen struct {
 	TLSCert        string // absolute; both or neither of TLSCert and TLSKey
 	TLSKey         string
 	ShutdownGrace  time.Duration
+	// Postmaster is the address of the mailbox that mail to postmaster at
+	// the mailboxes' domains goes to (RFC 5321 §4.5.1); lower case; empty:
+	// such mail is accepted and kept in quarantine.
+	Postmaster string
 }
 
 // Relay is the outbound SMTP relay that notices are sent through.

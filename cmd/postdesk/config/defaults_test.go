@@ -48,6 +48,7 @@ func TestDefaults(t *testing.T) {
 		{"listen.write_timeout", cfg.Listen.WriteTimeout, 60 * time.Second},
 		{"listen.max_recipients", cfg.Listen.MaxRecipients, 100},
 		{"listen.shutdown_grace", cfg.Listen.ShutdownGrace, 30 * time.Second},
+		{"listen.postmaster", cfg.Listen.Postmaster, ""},
 		{"relay.auth", cfg.Relay.Auth, RelayAuthNone},
 		{"relay.timeout", cfg.Relay.Timeout, 30 * time.Second},
 		{"relay.auto_reply_limit", cfg.Relay.AutoReplyLimit, 10},

@@ -99,6 +99,8 @@ func TestProblems(t *testing.T) {
 			"listen.max_message_size", `invalid size "25 megs"`},
 		{"cert without key", map[string]string{"listen": "listen:\n  smtp: :2525\n  tls_cert: /etc/hostname\n"},
 			"listen.tls_cert", "tls_cert and tls_key must be given together"},
+		{"postmaster names no mailbox", map[string]string{"listen": "listen:\n  smtp: :2525\n  postmaster: suport@desk.example\n"},
+			"listen.postmaster", `suport@desk.example is the address of no mailbox (did you mean "support@desk.example"?)`},
 		{"relay missing", map[string]string{"relay": ""},
 			"relay.host", "missing required value"},
 		{"relay credentials in clear", map[string]string{"relay": "relay:\n  host: smtp.desk.example\n  tls: none\n  auth: login\n  username: u\n  password_env: PW\n"},

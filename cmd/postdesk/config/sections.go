@@ -14,7 +14,7 @@ var (
 	databaseKeys     = []string{"url_env", "migrate_on_start", "max_conns"}
 	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env", "max_collaborators"}
 	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
-		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace"}
+		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace", "postmaster"}
 	agentMailKeys = []string{"authserv_id", "unauthenticated"}
 	logKeys       = []string{"format", "level"}
 )
@@ -105,6 +105,7 @@ func (d *decoder) listen(o *object, domain string) Listen {
 		TLSCert:        o.file("tls_cert", false),
 		TLSKey:         o.file("tls_key", false),
 		ShutdownGrace:  o.duration("shutdown_grace", 30*time.Second, 0),
+		Postmaster:     strings.ToLower(strings.TrimSpace(o.str("postmaster"))),
 	}
 	if l.Hostname == "" {
 		l.Hostname = domain
@@ -124,6 +125,22 @@ func (d *decoder) listen(o *object, domain string) Listen {
 		}
 	}
 	return l
+}
+
+// postmaster checks listen.postmaster once the mailboxes are known: mail
+// to postmaster goes to one of them, as mail to its address would.
+func (d *decoder) postmaster(o *object, c *Config) {
+	pm := c.Listen.Postmaster
+	if pm == "" {
+		return
+	}
+	if m := c.mailboxExact(pm); m == nil {
+		var known []string
+		for _, m := range c.Mailboxes {
+			known = append(known, m.Address)
+		}
+		o.errf("postmaster", "%s is the address of no mailbox%s", pm, hint(pm, known))
+	}
 }
 
 // lmtp accepts host:port or unix:/path; a relative socket path is made
