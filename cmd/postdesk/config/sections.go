@@ -14,7 +14,8 @@ var (
 	databaseKeys     = []string{"url_env", "migrate_on_start", "max_conns"}
 	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env", "max_collaborators"}
 	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
-		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace", "postmaster"}
+		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace", "postmaster",
+		"idle_timeout", "session_timeout", "max_sessions", "max_sessions_per_ip"}
 	agentMailKeys = []string{"authserv_id", "unauthenticated"}
 	logKeys       = []string{"format", "level"}
 )
@@ -99,13 +100,31 @@ func (d *decoder) listen(o *object, domain string) Listen {
 		HTTP:           o.hostPort("http"),
 		Hostname:       strings.ToLower(o.str("hostname")),
 		MaxMessageSize: o.size("max_message_size", DefaultMaxMessageSize),
-		ReadTimeout:    o.duration("read_timeout", 60*time.Second, time.Second),
+		IdleTimeout:    o.duration("idle_timeout", 60*time.Second, time.Second),
+		SessionTimeout: o.duration("session_timeout", 10*time.Minute, time.Second),
 		WriteTimeout:   o.duration("write_timeout", 60*time.Second, time.Second),
 		MaxRecipients:  o.integer("max_recipients", 100, 1, 10000),
-		TLSCert:        o.file("tls_cert", false),
-		TLSKey:         o.file("tls_key", false),
-		ShutdownGrace:  o.duration("shutdown_grace", 30*time.Second, 0),
-		Postmaster:     strings.ToLower(strings.TrimSpace(o.str("postmaster"))),
+		// As Postfix: 100 processes, half of them for one client.
+		MaxSessions:      o.integer("max_sessions", 100, 1, 100000),
+		MaxSessionsPerIP: o.integer("max_sessions_per_ip", 50, 1, 100000),
+		TLSCert:          o.file("tls_cert", false),
+		TLSKey:           o.file("tls_key", false),
+		ShutdownGrace:    o.duration("shutdown_grace", 30*time.Second, 0),
+		Postmaster:       strings.ToLower(strings.TrimSpace(o.str("postmaster"))),
+	}
+	// read_timeout is idle_timeout's older name.
+	if o.has("read_timeout") {
+		if o.has("idle_timeout") {
+			o.errf("read_timeout", "is the older name of idle_timeout: give only idle_timeout")
+		} else {
+			l.IdleTimeout = o.duration("read_timeout", 60*time.Second, time.Second)
+		}
+	}
+	if l.MaxSessionsPerIP > l.MaxSessions {
+		o.errf("max_sessions_per_ip", "must not be more than max_sessions (%d), got %d", l.MaxSessions, l.MaxSessionsPerIP)
+	}
+	if l.SessionTimeout < l.IdleTimeout {
+		o.errf("session_timeout", "must not be shorter than idle_timeout (%s), got %s", l.IdleTimeout, l.SessionTimeout)
 	}
 	if l.Hostname == "" {
 		l.Hostname = domain
