@@ -36,6 +36,9 @@ func (d *delivery) decide(ctx context.Context, parseErr error) (Result, error) {
 		}
 		return d.keep(ctx, OutcomeQuarantined, reason)
 	}
+	if why := d.unroutedPostmaster(); why != "" {
+		return d.keep(ctx, OutcomeQuarantined, why)
+	}
 	m := d.msg
 	from := strings.ToLower(m.From.Address)
 

@@ -43,6 +43,9 @@ type Options struct {
 	// GroupCommit tunes how mails that arrive together share a commit;
 	// MaxMembers 1 gives each mail a transaction of its own.
 	GroupCommit groupcommit.Options
+	// Postmaster is the address of the mailbox that mail to postmaster at
+	// our domains goes to (see postmaster.go); empty keeps it in quarantine.
+	Postmaster string
 }
 
 // AgentMailPolicy decides how far mail from agent addresses is trusted.
@@ -89,6 +92,7 @@ type Processor struct {
 	mu        sync.RWMutex
 	mailboxes []ticket.Mailbox
 	own       map[string]bool
+	domains   map[string]bool // of the mailboxes' addresses, lower case
 
 	group *groupcommit.Committer[arrival, Result] // nil: one transaction per mail
 }
@@ -112,9 +116,12 @@ func (p *Processor) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("intake: %w", err)
 	}
-	own := map[string]bool{}
+	own, domains := map[string]bool{}, map[string]bool{}
 	for _, m := range boxes {
 		own[strings.ToLower(m.Address)] = true
+		if _, d, ok := strings.Cut(m.Address, "@"); ok {
+			domains[strings.ToLower(d)] = true
+		}
 	}
 	for _, a := range p.opts.OwnAddresses {
 		if a != "" {
@@ -122,14 +129,18 @@ func (p *Processor) Reload(ctx context.Context) error {
 		}
 	}
 	p.mu.Lock()
-	p.mailboxes, p.own = boxes, own
+	p.mailboxes, p.own, p.domains = boxes, own, domains
 	p.mu.Unlock()
 	return nil
 }
 
 // Mailbox returns the mailbox an address delivers to: its own address or a
-// +tag variant of it (signed reply addresses included).
+// +tag variant of it (signed reply addresses included), or the postmaster
+// mailbox for postmaster.
 func (p *Processor) Mailbox(addr string) (ticket.Mailbox, bool) {
+	if pm, ok := p.postmasterBox(addr); ok {
+		addr = pm
+	}
 	base := baseAddress(addr)
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -141,11 +152,11 @@ func (p *Processor) Mailbox(addr string) (ticket.Mailbox, bool) {
 	return ticket.Mailbox{}, false
 }
 
-// Accepts reports whether mail to addr is for one of our mailboxes: what a
-// listener asks before it takes a recipient.
+// Accepts reports whether mail to addr is for one of our mailboxes, or for
+// postmaster: what a listener asks before it takes a recipient.
 func (p *Processor) Accepts(addr string) bool {
 	_, ok := p.Mailbox(addr)
-	return ok
+	return ok || p.isPostmaster(addr)
 }
 
 func (p *Processor) mailboxByID(id int64) (ticket.Mailbox, bool) {

@@ -27,7 +27,8 @@ func intakeOptions(cfg *config.Config, log *slog.Logger) intake.Options {
 			TrustSocket:   cfg.AgentMail.TrustSocket,
 			Quarantine:    cfg.AgentMail.Unauthenticated == config.UnauthQuarantine,
 		},
-		Logger: log,
+		Postmaster: cfg.Listen.Postmaster,
+		Logger:     log,
 	}
 	for _, m := range cfg.Mailboxes {
 		if m.MachineMail == config.MachineMailQuarantine {
@@ -58,7 +59,8 @@ func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]listener.Config, e
 	l := cfg.Listen
 	base := listener.Config{
 		Hostname: l.Hostname, MaxMessageBytes: l.MaxMessageSize, MaxRecipients: l.MaxRecipients,
-		ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout, Logger: log,
+		ReadTimeout: l.IdleTimeout, WriteTimeout: l.WriteTimeout, SessionTimeout: l.SessionTimeout,
+		MaxSessions: l.MaxSessions, MaxSessionsPerIP: l.MaxSessionsPerIP, Logger: log,
 	}
 	if l.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)

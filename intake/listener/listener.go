@@ -40,9 +40,20 @@ type Config struct {
 	Hostname        string
 	MaxMessageBytes int64 // default 25 MiB
 	MaxRecipients   int   // default 100
-	ReadTimeout     time.Duration
-	WriteTimeout    time.Duration
-	TLS             *tls.Config // enables STARTTLS
+	// ReadTimeout is the idle timeout: the longest wait for the client's
+	// next bytes, in a command or in a message; zero waits as long as the
+	// session may last.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// SessionTimeout bounds a whole session; default ten minutes.
+	SessionTimeout time.Duration
+	// MaxSessions caps the sessions open at once (default 100), and
+	// MaxSessionsPerIP those from one client address (default 50, not
+	// applied to Unix sockets); a connection over a cap is answered
+	// 421 4.7.0 (see limits.go).
+	MaxSessions      int
+	MaxSessionsPerIP int
+	TLS              *tls.Config // enables STARTTLS
 	// DeliverTimeout bounds one mail's commit; default one minute.
 	DeliverTimeout time.Duration
 	Logger         *slog.Logger
@@ -56,7 +67,7 @@ type Listener struct {
 	in  Inbound
 	cfg Config
 	srv *smtp.Server
-	ln  net.Listener
+	ln  *gate
 	log *slog.Logger
 	// closing is set once shutdown begins: new transactions get 421.
 	closing atomic.Bool
@@ -113,6 +124,8 @@ var (
 	errTimedOut    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 5}, Message: "Server busy, please try again later"}
 	errInternal    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Internal error, please try again later"}
 	errShutdown    = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, please try again later"}
+	errIdle        = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Idle timeout, closing connection"}
+	errSessionTime = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Session time limit reached, closing connection"}
 	errBadSequence = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
 )
 
@@ -130,6 +143,15 @@ func New(in Inbound, cfg Config) *Listener {
 	if cfg.DeliverTimeout <= 0 {
 		cfg.DeliverTimeout = time.Minute
 	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 10 * time.Minute
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 100
+	}
+	if cfg.MaxSessionsPerIP <= 0 {
+		cfg.MaxSessionsPerIP = 50
+	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
@@ -146,7 +168,10 @@ func New(in Inbound, cfg Config) *Listener {
 	s := smtp.NewServer(l)
 	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
 	s.MaxMessageBytes, s.MaxRecipients = cfg.MaxMessageBytes, cfg.MaxRecipients
-	s.ReadTimeout, s.WriteTimeout = cfg.ReadTimeout, cfg.WriteTimeout
+	// Reads are timed by the session's connection (limits.go): go-smtp's
+	// ReadTimeout runs from each command, so a whole message had to
+	// arrive within it, and a client could trickle commands forever.
+	s.WriteTimeout = cfg.WriteTimeout
 	s.TLSConfig = cfg.TLS
 	s.ErrorLog = slogErrorLog{log}
 	l.srv = s
@@ -159,7 +184,7 @@ func (l *Listener) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listener: listen %s %s: %w", l.cfg.Network, l.cfg.Addr, err)
 	}
-	l.ln = ln
+	l.ln = newGate(ln, l)
 	return nil
 }
 
@@ -199,6 +224,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 		l.closeSessions(true)
+		l.ln.closeAll() // and those that never said EHLO
 		err = nil
 	}
 	l.inflight.Wait()
@@ -227,6 +253,10 @@ func (l *Listener) openSessions() int {
 	return len(l.sessions)
 }
 
+// Sessions is the number of connections admitted and still open, greeted
+// or not.
+func (l *Listener) Sessions() int { return l.ln.sessions() }
+
 // Close closes the listener and every session at once, then waits for the
 // commits under way.
 func (l *Listener) Close() error {
@@ -251,7 +281,7 @@ func (l *Listener) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		remote = c.Conn().RemoteAddr().String()
 	}
 	l.cfg.Metrics.session(l.kind())
-	s := &session{l: l, remote: remote}
+	s := &session{l: l, remote: remote, conn: sessionConnOf(c.Conn())}
 	l.mu.Lock()
 	l.sessions[s] = c
 	l.mu.Unlock()
@@ -281,6 +311,7 @@ func (s *session) replied(command string, err error) error {
 type session struct {
 	l          *Listener
 	remote     string
+	conn       *sessionConn // nil only when go-smtp's conn is not ours
 	from       string
 	rcpts      []string
 	delivering bool // guarded by l.mu
@@ -337,6 +368,15 @@ func (s *session) deliver(r io.Reader) error {
 		if errors.As(err, &se) {
 			s.l.log.Info("mail refused", "remote", s.remote, "reason", se.Message)
 			return se
+		}
+		if s.conn != nil && s.conn.timedOut() != "" {
+			// The client took too long: answer and end the session; the
+			// sender still has the mail and tries again.
+			s.conn.hangUp()
+			if s.conn.timedOut() == "idle" {
+				return errIdle
+			}
+			return errSessionTime
 		}
 		s.l.log.Warn("reading mail failed", "remote", s.remote, "error", err)
 		return errTryLater

@@ -149,12 +149,25 @@ type Listen struct {
 	HTTP           string // host:port; empty when off
 	Hostname       string // greeting name
 	MaxMessageSize int64  // bytes
-	ReadTimeout    time.Duration
+	// IdleTimeout is the longest wait for a client's next bytes, in a
+	// command or in a message (key idle_timeout, formerly read_timeout);
+	// SessionTimeout bounds a whole session.
+	IdleTimeout    time.Duration
+	SessionTimeout time.Duration
 	WriteTimeout   time.Duration
 	MaxRecipients  int
-	TLSCert        string // absolute; both or neither of TLSCert and TLSKey
-	TLSKey         string
-	ShutdownGrace  time.Duration
+	// MaxSessions caps the SMTP/LMTP sessions open at once, per listener;
+	// MaxSessionsPerIP those from one client address. Over a cap a
+	// connection is answered 421 4.7.0.
+	MaxSessions      int
+	MaxSessionsPerIP int
+	TLSCert          string // absolute; both or neither of TLSCert and TLSKey
+	TLSKey           string
+	ShutdownGrace    time.Duration
+	// Postmaster is the address of the mailbox that mail to postmaster at
+	// the mailboxes' domains goes to (RFC 5321 §4.5.1); lower case; empty:
+	// such mail is accepted and kept in quarantine.
+	Postmaster string
 }
 
 // Relay is the outbound SMTP relay that notices are sent through.

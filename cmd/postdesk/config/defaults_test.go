@@ -44,10 +44,14 @@ func TestDefaults(t *testing.T) {
 		{"imap.idle", cfg.Mailboxes[1].IMAP.IDLE, true},
 		{"listen.hostname", cfg.Listen.Hostname, "desk.example"},
 		{"listen.max_message_size", cfg.Listen.MaxMessageSize, int64(25 * 1024 * 1024)},
-		{"listen.read_timeout", cfg.Listen.ReadTimeout, 60 * time.Second},
+		{"listen.idle_timeout", cfg.Listen.IdleTimeout, 60 * time.Second},
+		{"listen.session_timeout", cfg.Listen.SessionTimeout, 10 * time.Minute},
+		{"listen.max_sessions", cfg.Listen.MaxSessions, 100},
+		{"listen.max_sessions_per_ip", cfg.Listen.MaxSessionsPerIP, 50},
 		{"listen.write_timeout", cfg.Listen.WriteTimeout, 60 * time.Second},
 		{"listen.max_recipients", cfg.Listen.MaxRecipients, 100},
 		{"listen.shutdown_grace", cfg.Listen.ShutdownGrace, 30 * time.Second},
+		{"listen.postmaster", cfg.Listen.Postmaster, ""},
 		{"relay.auth", cfg.Relay.Auth, RelayAuthNone},
 		{"relay.timeout", cfg.Relay.Timeout, 30 * time.Second},
 		{"relay.auto_reply_limit", cfg.Relay.AutoReplyLimit, 10},
@@ -69,5 +73,13 @@ func TestDefaults(t *testing.T) {
 	cfg = mustLoad(t, compose(map[string]string{"relay": "relay:\n  host: smtp.desk.example\n"}), baseEnv())
 	if cfg.Relay.Port != 587 || cfg.Relay.TLS != RelayMandatory {
 		t.Errorf("relay port/tls = %d/%s, want 587/mandatory", cfg.Relay.Port, cfg.Relay.TLS)
+	}
+}
+
+// read_timeout, idle_timeout's older name, still sets it.
+func TestReadTimeoutIsIdleTimeout(t *testing.T) {
+	cfg := mustLoad(t, compose(map[string]string{"listen": "listen:\n  smtp: :2525\n  read_timeout: 45s\n"}), baseEnv())
+	if cfg.Listen.IdleTimeout != 45*time.Second {
+		t.Fatalf("idle timeout %s, want 45s from read_timeout", cfg.Listen.IdleTimeout)
 	}
 }

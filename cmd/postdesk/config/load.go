@@ -152,10 +152,12 @@ func (d *decoder) decode(c *Config, root *yaml.Node) {
 	c.Organisation = d.organisation(r.child("organisation", organisationKeys))
 	c.Database = d.database(r.child("database", databaseKeys))
 	c.Tickets = d.tickets(r.child("tickets", ticketsKeys))
-	c.Listen = d.listen(r.child("listen", listenKeys), c.Organisation.MessageIDDomain)
+	listen := r.child("listen", listenKeys)
+	c.Listen = d.listen(listen, c.Organisation.MessageIDDomain)
 	c.Relay = d.relay(r.child("relay", relayKeys))
 	c.Templates = Templates{Dir: r.child("templates", []string{"dir"}).file("dir", true)}
 	c.Mailboxes = d.mailboxes(r, "mailboxes", c)
+	d.postmaster(listen, c)
 	c.Departments = d.departments(r, "departments", c)
 	c.Agents = d.agents(r, "agents", c)
 	c.HelpTopics = d.helpTopics(r, "help_topics", c)

@@ -15,7 +15,8 @@ var (
 	databaseKeys     = []string{"url_env", "migrate_on_start", "max_conns"}
 	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env", "max_collaborators"}
 	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
-		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace"}
+		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace", "postmaster",
+		"idle_timeout", "session_timeout", "max_sessions", "max_sessions_per_ip"}
 	agentMailKeys = []string{"authserv_id", "trusted_relays", "unauthenticated"}
 	logKeys       = []string{"format", "level"}
 )
@@ -100,12 +101,31 @@ func (d *decoder) listen(o *object, domain string) Listen {
 		HTTP:           o.hostPort("http"),
 		Hostname:       strings.ToLower(o.str("hostname")),
 		MaxMessageSize: o.size("max_message_size", DefaultMaxMessageSize),
-		ReadTimeout:    o.duration("read_timeout", 60*time.Second, time.Second),
+		IdleTimeout:    o.duration("idle_timeout", 60*time.Second, time.Second),
+		SessionTimeout: o.duration("session_timeout", 10*time.Minute, time.Second),
 		WriteTimeout:   o.duration("write_timeout", 60*time.Second, time.Second),
 		MaxRecipients:  o.integer("max_recipients", 100, 1, 10000),
-		TLSCert:        o.file("tls_cert", false),
-		TLSKey:         o.file("tls_key", false),
-		ShutdownGrace:  o.duration("shutdown_grace", 30*time.Second, 0),
+		// As Postfix: 100 processes, half of them for one client.
+		MaxSessions:      o.integer("max_sessions", 100, 1, 100000),
+		MaxSessionsPerIP: o.integer("max_sessions_per_ip", 50, 1, 100000),
+		TLSCert:          o.file("tls_cert", false),
+		TLSKey:           o.file("tls_key", false),
+		ShutdownGrace:    o.duration("shutdown_grace", 30*time.Second, 0),
+		Postmaster:       strings.ToLower(strings.TrimSpace(o.str("postmaster"))),
+	}
+	// read_timeout is idle_timeout's older name.
+	if o.has("read_timeout") {
+		if o.has("idle_timeout") {
+			o.errf("read_timeout", "is the older name of idle_timeout: give only idle_timeout")
+		} else {
+			l.IdleTimeout = o.duration("read_timeout", 60*time.Second, time.Second)
+		}
+	}
+	if l.MaxSessionsPerIP > l.MaxSessions {
+		o.errf("max_sessions_per_ip", "must not be more than max_sessions (%d), got %d", l.MaxSessions, l.MaxSessionsPerIP)
+	}
+	if l.SessionTimeout < l.IdleTimeout {
+		o.errf("session_timeout", "must not be shorter than idle_timeout (%s), got %s", l.IdleTimeout, l.SessionTimeout)
 	}
 	if l.Hostname == "" {
 		l.Hostname = domain
@@ -125,6 +145,22 @@ func (d *decoder) listen(o *object, domain string) Listen {
 		}
 	}
 	return l
+}
+
+// postmaster checks listen.postmaster once the mailboxes are known: mail
+// to postmaster goes to one of them, as mail to its address would.
+func (d *decoder) postmaster(o *object, c *Config) {
+	pm := c.Listen.Postmaster
+	if pm == "" {
+		return
+	}
+	if m := c.mailboxExact(pm); m == nil {
+		var known []string
+		for _, m := range c.Mailboxes {
+			known = append(known, m.Address)
+		}
+		o.errf("postmaster", "%s is the address of no mailbox%s", pm, hint(pm, known))
+	}
 }
 
 // lmtp accepts host:port or unix:/path; a relative socket path is made
