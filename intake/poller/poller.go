@@ -113,12 +113,16 @@ const (
 
 // MailboxStatus is what health checks and metrics see of one mailbox.
 type MailboxStatus struct {
-	Name      string
-	Active    bool // this process holds the mailbox's lock
-	State     string
-	LastPoll  time.Time // end of the last complete poll
-	LastError string    // the last failure; cleared by a complete poll
-	Backlog   int       // messages found and not yet committed in the current poll
+	Name     string
+	Active   bool // this process holds the mailbox's lock
+	State    string
+	LastPoll time.Time // end of the last complete poll
+	// LastError is the last failure in plain words, fit to show to anyone:
+	// what failed, without what a server or a token helper said (the log
+	// has that). A complete poll clears it.
+	LastError  string
+	lastDetail string // the whole error, to log the same failure once
+	Backlog    int    // messages found and not yet committed in the current poll
 	// TokenFailures counts failed attempts to get an XOAUTH2 access token.
 	TokenFailures int
 }

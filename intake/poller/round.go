@@ -56,7 +56,7 @@ func (s *session) poll(ctx context.Context) (failed int, err error) {
 				return failed, err
 			}
 			failed++
-			s.log.Log(ctx, s.p.note(s.i, err.Error()), "message not committed though the database answers: "+
+			s.log.Log(ctx, s.p.note(s.i, err), "message not committed though the database answers: "+
 				"left unseen on the server, to be tried again; going on with the next", "uid", uid, "error", err)
 		}
 	}
@@ -100,7 +100,7 @@ func (s *session) newUIDs() ([]uint32, error) {
 	}
 	msgs, err := s.c.Fetch(imap.UIDSet{{Start: imap.UID(last + 1), Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
 	if err != nil {
-		return nil, fmt.Errorf("poller: list new messages in %s: %w", s.box.Folder, err)
+		return nil, fail("cannot list the new messages", fmt.Errorf("poller: list new messages in %s: %w", s.box.Folder, err))
 	}
 	uids := make([]uint32, 0, len(msgs))
 	for _, m := range msgs {
@@ -124,6 +124,10 @@ func (e *deliveryError) Error() string {
 }
 
 func (e *deliveryError) Unwrap() error { return e.err }
+
+func (e *deliveryError) words() string {
+	return fmt.Sprintf("message uid %d not committed: it stays unseen on the server and is tried again", e.uid)
+}
 
 // handle commits one message and only then marks it done on the server. A
 // message that is gone, or too large to take in, is passed over.
@@ -178,7 +182,7 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 				b, rerr := io.ReadAll(io.LimitReader(it.Literal, maxMessageBytes+1))
 				if rerr != nil {
 					_ = cmd.Close()
-					return nil, false, fmt.Errorf("poller: read uid %d: %w", uid, rerr)
+					return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: read uid %d: %w", uid, rerr))
 				}
 				body, hasBody = b, true
 			}
@@ -188,7 +192,7 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, false, fmt.Errorf("poller: fetch uid %d: %w", uid, err)
+		return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: fetch uid %d: %w", uid, err))
 	}
 	if found {
 		return raw, true, nil
@@ -197,11 +201,12 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 	// past it: a server that answered oddly must not make us skip mail.
 	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true}).Collect()
 	if err != nil {
-		return nil, false, fmt.Errorf("poller: check uid %d: %w", uid, err)
+		return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: check uid %d: %w", uid, err))
 	}
 	for _, m := range msgs {
 		if uint32(m.UID) == uid {
-			return nil, false, fmt.Errorf("poller: %s returned no body for uid %d", s.box.Host, uid)
+			return nil, false, fail(fmt.Sprintf("the IMAP server returned no body for message uid %d", uid),
+				fmt.Errorf("poller: %s returned no body for uid %d", s.box.Host, uid))
 		}
 	}
 	return nil, false, nil
@@ -219,19 +224,22 @@ func (s *session) markDone(uid uint32) error {
 	caps := s.c.Caps()
 	if caps.Has(imap.CapMove) {
 		if _, err := s.c.Move(set, s.box.MoveTo).Wait(); err != nil {
-			return fmt.Errorf("poller: move uid %d to %s: %w", uid, s.box.MoveTo, err)
+			return fail(fmt.Sprintf("cannot move message uid %d to %s", uid, s.box.MoveTo),
+				fmt.Errorf("poller: move uid %d to %s: %w", uid, s.box.MoveTo, err))
 		}
 		return nil
 	}
 	if _, err := s.c.Copy(set, s.box.MoveTo).Wait(); err != nil {
-		return fmt.Errorf("poller: copy uid %d to %s: %w", uid, s.box.MoveTo, err)
+		return fail(fmt.Sprintf("cannot move message uid %d to %s", uid, s.box.MoveTo),
+			fmt.Errorf("poller: copy uid %d to %s: %w", uid, s.box.MoveTo, err))
 	}
 	if err := s.addFlags(set, imap.FlagDeleted); err != nil {
 		return err
 	}
 	if caps.Has(imap.CapUIDPlus) {
 		if err := s.c.UIDExpunge(set).Close(); err != nil {
-			return fmt.Errorf("poller: expunge uid %d: %w", uid, err)
+			return fail(fmt.Sprintf("cannot move message uid %d to %s", uid, s.box.MoveTo),
+				fmt.Errorf("poller: expunge uid %d: %w", uid, err))
 		}
 		return nil
 	}
@@ -248,7 +256,7 @@ func (s *session) markDone(uid uint32) error {
 func (s *session) addFlags(set imap.UIDSet, flags ...imap.Flag) error {
 	err := s.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: flags}, nil).Close()
 	if err != nil {
-		return fmt.Errorf("poller: flag %v %v: %w", set, flags, err)
+		return fail(fmt.Sprintf("cannot flag message %v", set), fmt.Errorf("poller: flag %v %v: %w", set, flags, err))
 	}
 	return nil
 }
