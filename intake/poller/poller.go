@@ -138,6 +138,10 @@ type Poller struct {
 
 	mu     sync.Mutex
 	status []MailboxStatus
+
+	// tookLock, when set, is called as this process takes a mailbox's lock,
+	// before it touches the mailbox: tests number that moment.
+	tookLock func(mailbox string)
 }
 
 // timing holds the pauses of the poller; tests shorten them.

@@ -27,7 +27,7 @@ const maxMessageBytes = 64 << 20
 // message never holds up a mailbox. Once ctx ends poll finishes the message
 // in hand and returns.
 func (s *session) poll(ctx context.Context) (failed int, err error) {
-	uids, err := s.newUIDs()
+	uids, err := s.newUIDs(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -89,14 +89,25 @@ func (s *session) advance(ctx context.Context, uids []uint32) error {
 	return s.lock.save(ctx, s.lock.validity, last)
 }
 
+// held proves, right before a command that reads or changes mail, that
+// this process still holds the mailbox's lock. The lock lives as long as
+// its database session; when that session dies while this process lives (a
+// network cut, pg_terminate_backend, a restart of PostgreSQL), a standby
+// takes the lock within seconds, and from then on this process must neither
+// fetch nor flag: the periodic check of wait comes too late for that.
+func (s *session) held(ctx context.Context) error { return s.lock.ping(ctx) }
+
 // newUIDs lists the UIDs above the last committed one. Only UIDs are
 // fetched here; bodies are fetched one by one, so that no IMAP command is
 // outstanding while Deliver waits for the database, and each message can be
 // flagged right after its commit.
-func (s *session) newUIDs() ([]uint32, error) {
+func (s *session) newUIDs(ctx context.Context) ([]uint32, error) {
 	last := s.lock.last
 	if last == math.MaxUint32 {
 		return nil, nil
+	}
+	if err := s.held(ctx); err != nil {
+		return nil, err
 	}
 	msgs, err := s.c.Fetch(imap.UIDSet{{Start: imap.UID(last + 1), Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
 	if err != nil {
@@ -133,7 +144,7 @@ func (e *deliveryError) words() string {
 // message that is gone, or too large to take in, is passed over.
 func (s *session) handle(ctx context.Context, uid uint32) error {
 	log := s.log.With("uid", uid)
-	raw, found, err := s.fetchBody(uid)
+	raw, found, err := s.fetchBody(ctx, uid)
 	if err != nil {
 		return err
 	}
@@ -156,12 +167,15 @@ func (s *session) handle(ctx context.Context, uid uint32) error {
 		return &deliveryError{uid: uid, err: err}
 	}
 	log.Debug("message committed", "outcome", res.Outcome, "ticket", res.TicketNumber, "duplicate", res.Duplicate)
-	return s.markDone(uid)
+	return s.markDone(fctx, uid)
 }
 
 // fetchBody reads one message whole with BODY.PEEK[], which leaves \Seen
 // alone. found is false when the server has no such message any more.
-func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
+func (s *session) fetchBody(ctx context.Context, uid uint32) (raw []byte, found bool, err error) {
+	if err := s.held(ctx); err != nil {
+		return nil, false, err
+	}
 	set := imap.UIDSetNum(imap.UID(uid))
 	cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
@@ -199,6 +213,9 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 	}
 	// No body came back. Make sure the message is really gone before moving
 	// past it: a server that answered oddly must not make us skip mail.
+	if err := s.held(ctx); err != nil {
+		return nil, false, err
+	}
 	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true}).Collect()
 	if err != nil {
 		return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: check uid %d: %w", uid, err))
@@ -212,8 +229,12 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 	return nil, false, nil
 }
 
-// markDone flags or moves a committed message.
-func (s *session) markDone(uid uint32) error {
+// markDone flags or moves a committed message, if this process still holds
+// the lock: otherwise the process that holds it now does.
+func (s *session) markDone(ctx context.Context, uid uint32) error {
+	if err := s.held(ctx); err != nil {
+		return err
+	}
 	set := imap.UIDSetNum(imap.UID(uid))
 	if err := s.addFlags(set, imap.FlagSeen); err != nil {
 		return err

@@ -43,6 +43,9 @@ func (p *Poller) supervise(ctx context.Context, i int) {
 			sleep(ctx, p.t.standbyRetry)
 			continue
 		}
+		if p.tookLock != nil {
+			p.tookLock(box.Name)
+		}
 		log.Info("this process now polls the mailbox", "uidvalidity", l.validity, "last_uid", l.last)
 		p.update(i, func(s *MailboxStatus) { s.Active = true })
 		p.hold(ctx, i, l, log)
