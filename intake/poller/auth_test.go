@@ -82,12 +82,14 @@ func TestXOAUTH2(t *testing.T) {
 	eventually(t, 5*time.Second, "the stale token is refused", func() bool {
 		return strings.Contains(r.status("imap-other").LastError, "XOAUTH2")
 	})
+	// The status says how the command ended; what it wrote is in the log only.
 	eventually(t, 5*time.Second, "the failing token command is reported", func() bool {
-		return strings.Contains(r.status("imap-third").LastError, "refresh token revoked") &&
+		return r.status("imap-third").LastError == "OAuth token helper failed (exit status 3)" &&
 			r.status("imap-third").TokenFailures > 0
 	})
-	if !strings.Contains(logs.String(), `level=ERROR msg="cannot get an OAuth access token for the mailbox" mailbox=imap-third`) {
-		t.Error("the token command's failure is not logged at error level with the mailbox name")
+	if !strings.Contains(logs.String(), `level=ERROR msg="cannot get an OAuth access token for the mailbox" mailbox=imap-third`) ||
+		!strings.Contains(logs.String(), "refresh token revoked") {
+		t.Error("the token command's failure is not logged at error level with the mailbox name and what it wrote")
 	}
 
 	// The file is read again on the next connect: a refreshed token works.

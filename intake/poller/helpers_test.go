@@ -239,12 +239,23 @@ func start(t *testing.T, pool *pgxpool.Pool, d Deliverer, log *slog.Logger, boxe
 func startCtx(t *testing.T, ctx context.Context, cancel context.CancelFunc, pool *pgxpool.Pool, d Deliverer,
 	log *slog.Logger, boxes ...Mailbox) *running {
 	t.Helper()
+	return startWith(t, ctx, cancel, nil, pool, d, log, boxes...)
+}
+
+// startWith is startCtx with the new Poller, its pauses already shortened,
+// given to set before it runs.
+func startWith(t *testing.T, ctx context.Context, cancel context.CancelFunc, set func(*Poller), pool *pgxpool.Pool,
+	d Deliverer, log *slog.Logger, boxes ...Mailbox) *running {
+	t.Helper()
 	p, err := New(pool, d, boxes, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("New: %v", err)
 	}
 	p.t = fastTiming()
+	if set != nil {
+		set(p)
+	}
 	r := &running{p: p, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)

@@ -49,6 +49,7 @@ type memOptions struct {
 	implicit bool        // and implicit TLS instead of STARTTLS
 	token    string      // offer XOAUTH2 (and nothing else) accepting this token
 	folders  []string
+	rec      *imapRecorder // record who fetches and flags
 }
 
 // startMem serves go-imap's in-memory server.
@@ -64,6 +65,9 @@ func startMem(t *testing.T, o memOptions) *testServer {
 	mem.AddUser(user)
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if o.rec != nil {
+				return &recordingSession{user: user, rec: o.rec}, nil, nil
+			}
 			sess := mem.NewSession()
 			if o.token != "" {
 				return &xoauthSession{Session: sess, token: o.token}, nil, nil

@@ -41,14 +41,14 @@ func (p *Poller) connectLock(ctx context.Context, box Mailbox) (*lockConn, error
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, p.pool.Config().ConnConfig)
 	if err != nil {
-		return nil, fmt.Errorf("poller: connect to the database: %w", err)
+		return nil, fail("cannot reach the database", fmt.Errorf("poller: connect to the database: %w", err))
 	}
 	l := &lockConn{conn: conn, id: box.ID}
 	if l.id == 0 {
 		m, err := ticket.FindMailbox(ctx, conn, box.Name)
 		if err != nil {
 			l.close()
-			return nil, fmt.Errorf("poller: %w", err)
+			return nil, fail("cannot find the mailbox in the database", fmt.Errorf("poller: %w", err))
 		}
 		l.id = m.ID
 	}
@@ -65,7 +65,7 @@ func (l *lockConn) tryLock(ctx context.Context) (bool, error) {
 	// two mailboxes never share a lock (ids above 2^31 fail loudly here).
 	err := l.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('postdesk.imap'), $1::int)`, l.id).Scan(&ok)
 	if err != nil {
-		return false, fmt.Errorf("poller: advisory lock: %w", err)
+		return false, fail("cannot take the mailbox lock in the database", fmt.Errorf("poller: advisory lock: %w", err))
 	}
 	if !ok {
 		return false, nil
@@ -74,10 +74,10 @@ func (l *lockConn) tryLock(ctx context.Context) (bool, error) {
 	err = l.conn.QueryRow(ctx, `SELECT coalesce(imap_uidvalidity, 0), imap_last_uid FROM mailboxes WHERE id = $1`,
 		l.id).Scan(&validity, &last)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("poller: mailbox %d is not in the database", l.id)
+		return false, fail("the mailbox is not in the database", fmt.Errorf("poller: mailbox %d is not in the database", l.id))
 	}
 	if err != nil {
-		return false, fmt.Errorf("poller: load state: %w", err)
+		return false, fail("cannot read the mailbox's state from the database", fmt.Errorf("poller: load state: %w", err))
 	}
 	l.validity, l.last, l.done = uint32(validity), uint32(last), map[uint32]bool{}
 	return true, nil
@@ -90,10 +90,10 @@ func (l *lockConn) save(ctx context.Context, validity, last uint32) error {
 	tag, err := l.conn.Exec(ctx, `UPDATE mailboxes SET imap_uidvalidity = $2, imap_last_uid = $3, imap_polled_at = now()
 		WHERE id = $1`, l.id, int64(validity), int64(last))
 	if err != nil {
-		return fmt.Errorf("poller: save state: %w", err)
+		return fail("cannot save the mailbox's state in the database", fmt.Errorf("poller: save state: %w", err))
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("poller: mailbox %d is not in the database", l.id)
+		return fail("the mailbox is not in the database", fmt.Errorf("poller: mailbox %d is not in the database", l.id))
 	}
 	if validity != l.validity {
 		clear(l.done)
@@ -112,7 +112,7 @@ func (l *lockConn) touch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	if _, err := l.conn.Exec(ctx, `UPDATE mailboxes SET imap_polled_at = now() WHERE id = $1`, l.id); err != nil {
-		return fmt.Errorf("poller: record poll: %w", err)
+		return fail("cannot save the mailbox's state in the database", fmt.Errorf("poller: record poll: %w", err))
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func (l *lockConn) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	if err := l.conn.Ping(ctx); err != nil {
-		return fmt.Errorf("poller: lock session lost: %w", err)
+		return fail("lost the database session that holds the mailbox lock", fmt.Errorf("poller: lock session lost: %w", err))
 	}
 	return nil
 }

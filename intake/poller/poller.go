@@ -113,12 +113,16 @@ const (
 
 // MailboxStatus is what health checks and metrics see of one mailbox.
 type MailboxStatus struct {
-	Name      string
-	Active    bool // this process holds the mailbox's lock
-	State     string
-	LastPoll  time.Time // end of the last complete poll
-	LastError string    // the last failure; cleared by a complete poll
-	Backlog   int       // messages found and not yet committed in the current poll
+	Name     string
+	Active   bool // this process holds the mailbox's lock
+	State    string
+	LastPoll time.Time // end of the last complete poll
+	// LastError is the last failure in plain words, fit to show to anyone:
+	// what failed, without what a server or a token helper said (the log
+	// has that). A complete poll clears it.
+	LastError  string
+	lastDetail string // the whole error, to log the same failure once
+	Backlog    int    // messages found and not yet committed in the current poll
 	// TokenFailures counts failed attempts to get an XOAUTH2 access token.
 	TokenFailures int
 }
@@ -134,6 +138,10 @@ type Poller struct {
 
 	mu     sync.Mutex
 	status []MailboxStatus
+
+	// tookLock, when set, is called as this process takes a mailbox's lock,
+	// before it touches the mailbox: tests number that moment.
+	tookLock func(mailbox string)
 }
 
 // timing holds the pauses of the poller; tests shorten them.

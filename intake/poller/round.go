@@ -27,7 +27,7 @@ const maxMessageBytes = 64 << 20
 // message never holds up a mailbox. Once ctx ends poll finishes the message
 // in hand and returns.
 func (s *session) poll(ctx context.Context) (failed int, err error) {
-	uids, err := s.newUIDs()
+	uids, err := s.newUIDs(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -56,7 +56,7 @@ func (s *session) poll(ctx context.Context) (failed int, err error) {
 				return failed, err
 			}
 			failed++
-			s.log.Log(ctx, s.p.note(s.i, err.Error()), "message not committed though the database answers: "+
+			s.log.Log(ctx, s.p.note(s.i, err), "message not committed though the database answers: "+
 				"left unseen on the server, to be tried again; going on with the next", "uid", uid, "error", err)
 		}
 	}
@@ -89,18 +89,29 @@ func (s *session) advance(ctx context.Context, uids []uint32) error {
 	return s.lock.save(ctx, s.lock.validity, last)
 }
 
+// held proves, right before a command that reads or changes mail, that
+// this process still holds the mailbox's lock. The lock lives as long as
+// its database session; when that session dies while this process lives (a
+// network cut, pg_terminate_backend, a restart of PostgreSQL), a standby
+// takes the lock within seconds, and from then on this process must neither
+// fetch nor flag: the periodic check of wait comes too late for that.
+func (s *session) held(ctx context.Context) error { return s.lock.ping(ctx) }
+
 // newUIDs lists the UIDs above the last committed one. Only UIDs are
 // fetched here; bodies are fetched one by one, so that no IMAP command is
 // outstanding while Deliver waits for the database, and each message can be
 // flagged right after its commit.
-func (s *session) newUIDs() ([]uint32, error) {
+func (s *session) newUIDs(ctx context.Context) ([]uint32, error) {
 	last := s.lock.last
 	if last == math.MaxUint32 {
 		return nil, nil
 	}
+	if err := s.held(ctx); err != nil {
+		return nil, err
+	}
 	msgs, err := s.c.Fetch(imap.UIDSet{{Start: imap.UID(last + 1), Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
 	if err != nil {
-		return nil, fmt.Errorf("poller: list new messages in %s: %w", s.box.Folder, err)
+		return nil, fail("cannot list the new messages", fmt.Errorf("poller: list new messages in %s: %w", s.box.Folder, err))
 	}
 	uids := make([]uint32, 0, len(msgs))
 	for _, m := range msgs {
@@ -125,11 +136,15 @@ func (e *deliveryError) Error() string {
 
 func (e *deliveryError) Unwrap() error { return e.err }
 
+func (e *deliveryError) words() string {
+	return fmt.Sprintf("message uid %d not committed: it stays unseen on the server and is tried again", e.uid)
+}
+
 // handle commits one message and only then marks it done on the server. A
 // message that is gone, or too large to take in, is passed over.
 func (s *session) handle(ctx context.Context, uid uint32) error {
 	log := s.log.With("uid", uid)
-	raw, found, err := s.fetchBody(uid)
+	raw, found, err := s.fetchBody(ctx, uid)
 	if err != nil {
 		return err
 	}
@@ -152,12 +167,15 @@ func (s *session) handle(ctx context.Context, uid uint32) error {
 		return &deliveryError{uid: uid, err: err}
 	}
 	log.Debug("message committed", "outcome", res.Outcome, "ticket", res.TicketNumber, "duplicate", res.Duplicate)
-	return s.markDone(uid)
+	return s.markDone(fctx, uid)
 }
 
 // fetchBody reads one message whole with BODY.PEEK[], which leaves \Seen
 // alone. found is false when the server has no such message any more.
-func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
+func (s *session) fetchBody(ctx context.Context, uid uint32) (raw []byte, found bool, err error) {
+	if err := s.held(ctx); err != nil {
+		return nil, false, err
+	}
 	set := imap.UIDSetNum(imap.UID(uid))
 	cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
@@ -178,7 +196,7 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 				b, rerr := io.ReadAll(io.LimitReader(it.Literal, maxMessageBytes+1))
 				if rerr != nil {
 					_ = cmd.Close()
-					return nil, false, fmt.Errorf("poller: read uid %d: %w", uid, rerr)
+					return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: read uid %d: %w", uid, rerr))
 				}
 				body, hasBody = b, true
 			}
@@ -188,27 +206,35 @@ func (s *session) fetchBody(uid uint32) (raw []byte, found bool, err error) {
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, false, fmt.Errorf("poller: fetch uid %d: %w", uid, err)
+		return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: fetch uid %d: %w", uid, err))
 	}
 	if found {
 		return raw, true, nil
 	}
 	// No body came back. Make sure the message is really gone before moving
 	// past it: a server that answered oddly must not make us skip mail.
+	if err := s.held(ctx); err != nil {
+		return nil, false, err
+	}
 	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true}).Collect()
 	if err != nil {
-		return nil, false, fmt.Errorf("poller: check uid %d: %w", uid, err)
+		return nil, false, fail(fmt.Sprintf("cannot read message uid %d", uid), fmt.Errorf("poller: check uid %d: %w", uid, err))
 	}
 	for _, m := range msgs {
 		if uint32(m.UID) == uid {
-			return nil, false, fmt.Errorf("poller: %s returned no body for uid %d", s.box.Host, uid)
+			return nil, false, fail(fmt.Sprintf("the IMAP server returned no body for message uid %d", uid),
+				fmt.Errorf("poller: %s returned no body for uid %d", s.box.Host, uid))
 		}
 	}
 	return nil, false, nil
 }
 
-// markDone flags or moves a committed message.
-func (s *session) markDone(uid uint32) error {
+// markDone flags or moves a committed message, if this process still holds
+// the lock: otherwise the process that holds it now does.
+func (s *session) markDone(ctx context.Context, uid uint32) error {
+	if err := s.held(ctx); err != nil {
+		return err
+	}
 	set := imap.UIDSetNum(imap.UID(uid))
 	if err := s.addFlags(set, imap.FlagSeen); err != nil {
 		return err
@@ -219,19 +245,22 @@ func (s *session) markDone(uid uint32) error {
 	caps := s.c.Caps()
 	if caps.Has(imap.CapMove) {
 		if _, err := s.c.Move(set, s.box.MoveTo).Wait(); err != nil {
-			return fmt.Errorf("poller: move uid %d to %s: %w", uid, s.box.MoveTo, err)
+			return fail(fmt.Sprintf("cannot move message uid %d to %s", uid, s.box.MoveTo),
+				fmt.Errorf("poller: move uid %d to %s: %w", uid, s.box.MoveTo, err))
 		}
 		return nil
 	}
 	if _, err := s.c.Copy(set, s.box.MoveTo).Wait(); err != nil {
-		return fmt.Errorf("poller: copy uid %d to %s: %w", uid, s.box.MoveTo, err)
+		return fail(fmt.Sprintf("cannot move message uid %d to %s", uid, s.box.MoveTo),
+			fmt.Errorf("poller: copy uid %d to %s: %w", uid, s.box.MoveTo, err))
 	}
 	if err := s.addFlags(set, imap.FlagDeleted); err != nil {
 		return err
 	}
 	if caps.Has(imap.CapUIDPlus) {
 		if err := s.c.UIDExpunge(set).Close(); err != nil {
-			return fmt.Errorf("poller: expunge uid %d: %w", uid, err)
+			return fail(fmt.Sprintf("cannot move message uid %d to %s", uid, s.box.MoveTo),
+				fmt.Errorf("poller: expunge uid %d: %w", uid, err))
 		}
 		return nil
 	}
@@ -248,7 +277,7 @@ func (s *session) markDone(uid uint32) error {
 func (s *session) addFlags(set imap.UIDSet, flags ...imap.Flag) error {
 	err := s.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: flags}, nil).Close()
 	if err != nil {
-		return fmt.Errorf("poller: flag %v %v: %w", set, flags, err)
+		return fail(fmt.Sprintf("cannot flag message %v", set), fmt.Errorf("poller: flag %v %v: %w", set, flags, err))
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ import (
 // dialTimeout bounds connecting and the TLS handshake.
 const dialTimeout = 30 * time.Second
 
-var errConnClosed = errors.New("poller: the IMAP server closed the connection")
+var errConnClosed = fail("the IMAP server closed the connection", errors.New("poller: the IMAP server closed the connection"))
 
 // session is one IMAP connection of an active mailbox.
 type session struct {
@@ -70,7 +70,7 @@ func (p *Poller) session(ctx context.Context, i int, l *lockConn, log *slog.Logg
 		p.update(i, func(st *MailboxStatus) {
 			st.LastPoll, st.Backlog = time.Now(), failed
 			if failed == 0 {
-				recovered, st.LastError = st.LastError != "", ""
+				recovered, st.LastError, st.lastDetail = st.LastError != "", "", ""
 			}
 		})
 		if recovered {
@@ -105,7 +105,7 @@ func (s *session) dial(ctx context.Context) (*imapclient.Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("poller: connect to %s: %w", addr, err)
+		return nil, fail("cannot connect to the IMAP server", fmt.Errorf("poller: connect to %s: %w", addr, err))
 	}
 	tlsConfig := &tls.Config{}
 	if s.box.TLSConfig != nil {
@@ -138,20 +138,20 @@ func (s *session) dial(ctx context.Context) (*imapclient.Client, error) {
 		tc := tls.Client(conn, tlsConfig)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("poller: TLS with %s: %w", addr, err)
+			return nil, fail(tlsWords(err), fmt.Errorf("poller: TLS with %s: %w", addr, err))
 		}
 		c = imapclient.New(tc, opts)
 	case TLSStartTLS:
 		// NewStartTLS refuses a PREAUTH greeting on the plain connection.
 		if c, err = imapclient.NewStartTLS(conn, opts); err != nil {
-			return nil, fmt.Errorf("poller: STARTTLS with %s: %w", addr, err)
+			return nil, fail("STARTTLS: "+tlsWords(err), fmt.Errorf("poller: STARTTLS with %s: %w", addr, err))
 		}
 	default:
 		c = imapclient.New(conn, opts)
 	}
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("poller: greeting from %s: %w", addr, err)
+		return nil, fail("the IMAP server sent no greeting", fmt.Errorf("poller: greeting from %s: %w", addr, err))
 	}
 	return c, nil
 }
@@ -162,7 +162,8 @@ func (s *session) login(ctx context.Context) error {
 	switch s.box.Auth {
 	case AuthXOAUTH2:
 		if !hasAuth(caps, "XOAUTH2") {
-			return fmt.Errorf("poller: %s does not offer AUTH=XOAUTH2 (it offers %v)", s.box.Host, caps.AuthMechanisms())
+			return fail("the IMAP server does not offer XOAUTH2 login",
+				fmt.Errorf("poller: %s does not offer AUTH=XOAUTH2 (it offers %v)", s.box.Host, caps.AuthMechanisms()))
 		}
 		token, err := readToken(ctx, s.box)
 		if err != nil {
@@ -172,14 +173,17 @@ func (s *session) login(ctx context.Context) error {
 			return err
 		}
 		if err := s.c.Authenticate(newXOAUTH2(s.box.Username, token)); err != nil {
-			return fmt.Errorf("poller: XOAUTH2 as %s: %w", s.box.Username, err)
+			return fail(refusedOr(err, "XOAUTH2 login refused by the IMAP server", "XOAUTH2 login to the IMAP server failed"),
+				fmt.Errorf("poller: XOAUTH2 as %s: %w", s.box.Username, err))
 		}
 	default:
 		if caps.Has(imap.CapLoginDisabled) {
-			return fmt.Errorf("poller: %s refuses LOGIN on this connection (LOGINDISABLED): use TLS", s.box.Host)
+			return fail("the IMAP server refuses login without TLS",
+				fmt.Errorf("poller: %s refuses LOGIN on this connection (LOGINDISABLED): use TLS", s.box.Host))
 		}
 		if err := s.c.Login(s.box.Username, s.box.Password).Wait(); err != nil {
-			return fmt.Errorf("poller: login as %s: %w", s.box.Username, err)
+			return fail(refusedOr(err, "login refused by the IMAP server", "login to the IMAP server failed"),
+				fmt.Errorf("poller: login as %s: %w", s.box.Username, err))
 		}
 	}
 	return nil
@@ -200,10 +204,11 @@ func hasAuth(caps imap.CapSet, mech string) bool {
 func (s *session) selectFolder(ctx context.Context) error {
 	data, err := s.c.Select(s.box.Folder, nil).Wait()
 	if err != nil {
-		return fmt.Errorf("poller: select %s: %w", s.box.Folder, err)
+		return fail("cannot open the folder "+s.box.Folder, fmt.Errorf("poller: select %s: %w", s.box.Folder, err))
 	}
 	if data.UIDValidity == 0 {
-		return fmt.Errorf("poller: %s sent no UIDVALIDITY for %s", s.box.Host, s.box.Folder)
+		return fail("the IMAP server sent no UIDVALIDITY for the folder "+s.box.Folder,
+			fmt.Errorf("poller: %s sent no UIDVALIDITY for %s", s.box.Host, s.box.Folder))
 	}
 	if data.UIDValidity != s.lock.validity {
 		if s.lock.validity != 0 {
@@ -224,13 +229,13 @@ func (s *session) selectFolder(ctx context.Context) error {
 func (s *session) ensureFolder(name string) error {
 	found, err := s.c.List("", name, nil).Collect()
 	if err != nil {
-		return fmt.Errorf("poller: list %s: %w", name, err)
+		return fail("cannot look for the folder "+name, fmt.Errorf("poller: list %s: %w", name, err))
 	}
 	if len(found) > 0 {
 		return nil
 	}
 	if err := s.c.Create(name, nil).Wait(); err != nil {
-		return fmt.Errorf("poller: create %s: %w", name, err)
+		return fail("cannot create the folder "+name, fmt.Errorf("poller: create %s: %w", name, err))
 	}
 	s.log.Info("created the folder for processed mail", "folder", name)
 	return nil
@@ -243,11 +248,11 @@ func (s *session) idle(ctx context.Context, d time.Duration) error {
 	// IDLE only in answer to a command, not when IDLE starts: NOOP collects
 	// it, and the EXISTS handler signals newMail.
 	if err := s.c.Noop().Wait(); err != nil {
-		return fmt.Errorf("poller: NOOP: %w", err)
+		return fail("the IMAP connection failed while waiting for mail", fmt.Errorf("poller: NOOP: %w", err))
 	}
 	cmd, err := s.c.Idle()
 	if err != nil {
-		return fmt.Errorf("poller: IDLE: %w", err)
+		return fail("the IMAP connection failed while waiting for mail", fmt.Errorf("poller: IDLE: %w", err))
 	}
 	// Idle only now: the server has acknowledged IDLE and reports new mail.
 	s.p.setState(s.i, StateIdle)
@@ -256,10 +261,10 @@ func (s *session) idle(ctx context.Context, d time.Duration) error {
 		return werr
 	}
 	if err := cmd.Close(); err != nil && werr == nil {
-		werr = fmt.Errorf("poller: end IDLE: %w", err)
+		werr = fail("the IMAP connection failed while waiting for mail", fmt.Errorf("poller: end IDLE: %w", err))
 	}
 	if err := cmd.Wait(); err != nil && werr == nil {
-		werr = fmt.Errorf("poller: IDLE: %w", err)
+		werr = fail("the IMAP connection failed while waiting for mail", fmt.Errorf("poller: IDLE: %w", err))
 	}
 	return werr
 }

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -41,6 +42,9 @@ func (p *Poller) supervise(ctx context.Context, i int) {
 			p.setState(i, StateStandby)
 			sleep(ctx, p.t.standbyRetry)
 			continue
+		}
+		if p.tookLock != nil {
+			p.tookLock(box.Name)
 		}
 		log.Info("this process now polls the mailbox", "uidvalidity", l.validity, "last_uid", l.last)
 		p.update(i, func(s *MailboxStatus) { s.Active = true })
@@ -83,26 +87,27 @@ func (p *Poller) hold(ctx context.Context, i int, l *lockConn, log *slog.Logger)
 
 // failed records and logs a failure. The same failure again is logged at
 // debug level only, so that a server down for hours does not flood the log;
-// Status shows it all along. Error texts carry no credentials: passwords and
-// tokens are never part of an error.
+// Status shows it all along, in words (see worded): the log has the whole
+// error, what the server or the token helper said included. Error texts
+// carry no credentials: passwords and tokens are never part of an error.
 func (p *Poller) failed(i int, log *slog.Logger, msg string, err error) {
-	text := msg
-	if err != nil {
-		text = err.Error()
+	if err == nil {
+		err = errors.New("poller: " + msg)
 	}
 	p.update(i, func(s *MailboxStatus) { s.State = StateError })
-	log.Log(context.Background(), p.note(i, text), msg, "error", err)
+	log.Log(context.Background(), p.note(i, err), msg, "error", err)
 }
 
 // note records a failure as the mailbox's last error and says at which
 // level to log it: error when it is new, debug when it is the same again.
-func (p *Poller) note(i int, text string) slog.Level {
+func (p *Poller) note(i int, err error) slog.Level {
 	level := slog.LevelError
+	detail := err.Error()
 	p.update(i, func(s *MailboxStatus) {
-		if s.LastError == text {
+		if s.lastDetail == detail {
 			level = slog.LevelDebug
 		}
-		s.LastError = text
+		s.LastError, s.lastDetail = wordsOf(err), detail
 	})
 	return level
 }

@@ -40,13 +40,16 @@ func (a *xoauth2) Next(challenge []byte) ([]byte, error) {
 }
 
 // readToken gets the mailbox's current access token. Errors name the
-// command or file, never the token.
+// command or file and carry what the command wrote to standard error, never
+// the token; their words (what the health endpoints show) carry neither.
 func readToken(ctx context.Context, box Mailbox) (string, error) {
 	var out []byte
+	source := "OAuth token helper"
 	if box.TokenFile != "" {
+		source = "OAuth token file"
 		b, err := os.ReadFile(box.TokenFile)
 		if err != nil {
-			return "", fmt.Errorf("poller: read the token file: %w", err)
+			return "", fail("cannot read the OAuth token file", fmt.Errorf("poller: read the token file: %w", err))
 		}
 		out = b
 	} else {
@@ -59,23 +62,38 @@ func readToken(ctx context.Context, box Mailbox) (string, error) {
 		cmd.WaitDelay = 5 * time.Second
 		b, err := cmd.Output()
 		if err != nil {
+			detail := fmt.Errorf("poller: token command %q: %w", box.TokenCommand, err)
 			msg := strings.TrimSpace(stderr.String())
 			if len(msg) > 300 {
 				msg = msg[:300] + "..."
 			}
 			if msg != "" {
-				return "", fmt.Errorf("poller: token command %q: %w: %s", box.TokenCommand, err, msg)
+				detail = fmt.Errorf("poller: token command %q: %w: %s", box.TokenCommand, err, msg)
 			}
-			return "", fmt.Errorf("poller: token command %q: %w", box.TokenCommand, err)
+			return "", fail(helperWords(ctx, err), detail)
 		}
 		out = b
 	}
 	token := strings.TrimSpace(string(out))
 	if token == "" {
-		return "", errors.New("poller: the OAuth token source gave an empty token")
+		return "", fail("the "+source+" gave an empty token", errors.New("poller: the OAuth token source gave an empty token"))
 	}
 	if strings.ContainsAny(token, "\x01\r\n") {
-		return "", errors.New("poller: the OAuth token source gave more than one line")
+		return "", fail("the "+source+" gave more than one line",
+			errors.New("poller: the OAuth token source gave more than one line"))
 	}
 	return token, nil
+}
+
+// helperWords words a token command that failed: how it ended, never what
+// it wrote.
+func helperWords(ctx context.Context, err error) string {
+	var exit *exec.ExitError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Sprintf("OAuth token helper did not finish within %s", tokenTimeout)
+	case errors.As(err, &exit):
+		return fmt.Sprintf("OAuth token helper failed (%s)", exit.ProcessState)
+	}
+	return "OAuth token helper could not be run"
 }
