@@ -386,16 +386,26 @@ func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 		d.stored = true
 		return nil
 	}
-	err := d.tx.DB().QueryRow(ctx, `
+	var err error
+	if len(d.raw) > streamRawAbove {
+		if err = d.stageRaw(ctx); err == nil {
+			err = d.tx.DB().QueryRow(ctx, finishStreamedSQL,
+				d.res.InboundID, d.env.Transport, d.row.mailboxID, d.row.uidValidity, d.row.uid, ticket.Clean(d.env.Remote),
+				ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt), d.row.messageID, d.row.key, len(d.raw),
+				d.res.Outcome, d.res.Reason, tid, d.res.Rule).Scan(new(int64))
+		}
+	} else {
+		err = d.tx.DB().QueryRow(ctx, `
 		INSERT INTO inbound_mails (id, transport, mailbox_id, imap_uidvalidity, imap_uid, remote_addr, mail_from,
 		                           rcpt_to, message_id, dedupe_key, raw, size, outcome, reason, ticket_id, thread_rule)
 		OVERRIDING SYSTEM VALUE
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id`,
-		d.res.InboundID, d.env.Transport, d.row.mailboxID, d.row.uidValidity, d.row.uid, ticket.Clean(d.env.Remote),
-		ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt), d.row.messageID, d.row.key, d.raw, len(d.raw),
-		d.res.Outcome, d.res.Reason, tid, d.res.Rule).Scan(new(int64))
+			d.res.InboundID, d.env.Transport, d.row.mailboxID, d.row.uidValidity, d.row.uid, ticket.Clean(d.env.Remote),
+			ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt), d.row.messageID, d.row.key, d.raw, len(d.raw),
+			d.res.Outcome, d.res.Reason, tid, d.res.Rule).Scan(new(int64))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Another delivery of this mail committed first; report what it
 		// made of it, as for any duplicate.

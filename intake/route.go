@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/postdesk/postdesk/intake/parse"
 	"github.com/postdesk/postdesk/ticket"
@@ -14,14 +15,40 @@ import (
 func (d *delivery) message(kind ticket.MessageKind, author ticket.Actor, body string) ticket.Message {
 	m := d.msg
 	msg := ticket.Message{
-		Kind: kind, Author: author, Body: body, FullText: m.Text, HTML: m.HTML,
+		Kind: kind, Author: author, Body: d.capText(body), FullText: d.capText(m.Text), HTML: m.HTML,
 		MessageID: m.MessageID, InReplyTo: m.InReplyTo, References: m.References, InboundMailID: d.res.InboundID,
+	}
+	if len(msg.HTML) > maxText {
+		msg.HTML = ""
 	}
 	for _, a := range m.Attachments {
 		msg.Attachments = append(msg.Attachments, ticket.Attachment{Filename: a.Filename, ContentType: a.ContentType,
 			Inline: a.Inline, ContentID: a.ContentID, Content: a.Content})
 	}
 	return msg
+}
+
+// maxText is how much of a mail's text a ticket message holds; a mail of
+// many megabytes of text (a pasted log) keeps the rest in its raw bytes,
+// which are stored whole, and its message says so. HTML longer than this
+// is left out: the text shows the mail, and cut HTML is broken HTML.
+const maxText = 1 << 20
+
+// capText is text cut to maxText bytes, at a line break near the end when
+// there is one, with a line that says where the rest is.
+func (d *delivery) capText(text string) string {
+	if len(text) <= maxText {
+		return text
+	}
+	cut := maxText
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	if i := strings.LastIndexByte(text[:cut], '\n'); i > maxText*3/4 {
+		cut = i
+	}
+	return text[:cut] + fmt.Sprintf("\n\n[… %d more bytes of this text are in the mail as received: postdesk mail show %d --raw]",
+		len(text)-cut, d.res.InboundID)
 }
 
 // replyText is the new part of the mail, or all of it when nothing is left.

@@ -61,6 +61,7 @@ func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]listener.Config, e
 		Hostname: l.Hostname, MaxMessageBytes: l.MaxMessageSize, MaxRecipients: l.MaxRecipients,
 		ReadTimeout: l.IdleTimeout, WriteTimeout: l.WriteTimeout, SessionTimeout: l.SessionTimeout,
 		MaxSessions: l.MaxSessions, MaxSessionsPerIP: l.MaxSessionsPerIP, Logger: log,
+		Budget: listener.NewBudget(l.MemoryBudget), // one for the SMTP and LMTP listeners together
 	}
 	if l.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)

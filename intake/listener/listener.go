@@ -56,8 +56,15 @@ type Config struct {
 	TLS              *tls.Config // enables STARTTLS
 	// DeliverTimeout bounds one mail's commit; default one minute.
 	DeliverTimeout time.Duration
-	Logger         *slog.Logger
-	Metrics        *Metrics // nil counts nothing
+	// MemoryBudget bounds the memory the mails being taken in at once may
+	// cost (see budget.go); a mail over it is answered 451 4.3.1. Zero:
+	// 16 times MaxMessageBytes, at least 256 MiB; negative: no bound.
+	// Budget, when set, is shared with other listeners and MemoryBudget is
+	// not used.
+	MemoryBudget int64
+	Budget       *Budget
+	Logger       *slog.Logger
+	Metrics      *Metrics // nil counts nothing
 }
 
 // Listener is postdesk's SMTP (or LMTP) endpoint. It accepts recipients
@@ -77,6 +84,8 @@ type Listener struct {
 
 	mu       sync.Mutex
 	sessions map[*session]*smtp.Conn // open sessions, for closing after the grace period
+
+	budget *Budget
 }
 
 // inflight counts commits under way. Unlike a WaitGroup it may gain work
@@ -140,6 +149,13 @@ func New(in Inbound, cfg Config) *Listener {
 	if cfg.MaxRecipients <= 0 {
 		cfg.MaxRecipients = 100
 	}
+	if cfg.MemoryBudget == 0 {
+		cfg.MemoryBudget = max(16*cfg.MaxMessageBytes, 256<<20)
+	}
+	if cfg.MemoryBudget > 0 {
+		// Room for one mail of the largest size, or it could never come in.
+		cfg.MemoryBudget = max(cfg.MemoryBudget, memoryPerByte*cfg.MaxMessageBytes)
+	}
 	if cfg.DeliverTimeout <= 0 {
 		cfg.DeliverTimeout = time.Minute
 	}
@@ -164,7 +180,10 @@ func New(in Inbound, cfg Config) *Listener {
 		kind = "lmtp"
 	}
 	log = log.With("listener", kind)
-	l := &Listener{in: in, cfg: cfg, log: log, sessions: map[*session]*smtp.Conn{}}
+	l := &Listener{in: in, cfg: cfg, log: log, sessions: map[*session]*smtp.Conn{}, budget: cfg.Budget}
+	if l.budget == nil {
+		l.budget = NewBudget(cfg.MemoryBudget)
+	}
 	s := smtp.NewServer(l)
 	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
 	s.MaxMessageBytes, s.MaxRecipients = cfg.MaxMessageBytes, cfg.MaxRecipients
@@ -313,13 +332,23 @@ type session struct {
 	remote     string
 	conn       *sessionConn // nil only when go-smtp's conn is not ours
 	from       string
+	size       int64 // the SIZE the client declared, 0 for none
 	rcpts      []string
 	delivering bool // guarded by l.mu
 }
 
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.l.closing.Load() {
 		return s.replied("MAIL", errShutdown)
+	}
+	s.size = 0
+	if opts != nil {
+		s.size = opts.Size
+	}
+	// A mail that says it will not fit is told so before it is sent.
+	if s.size > 0 && !s.l.budget.fits(s.size*memoryPerByte) {
+		s.l.log.Info("mail refused: memory budget", "remote", s.remote, "size", s.size)
+		return s.replied("MAIL", errBudget)
 	}
 	s.from, s.rcpts = from, nil
 	return s.replied("MAIL", nil)
@@ -362,7 +391,13 @@ func (s *session) deliver(r io.Reader) error {
 	if len(s.rcpts) == 0 {
 		return errBadSequence
 	}
-	raw, err := io.ReadAll(r)
+	res := &reservation{b: s.l.budget}
+	defer res.release()
+	raw, err := readMail(r, s.size, s.l.cfg.MaxMessageBytes, res)
+	if errors.Is(err, errBudget) {
+		s.l.log.Info("mail refused: memory budget", "remote", s.remote, "size", len(raw), "declared", s.size)
+		return errBudget
+	}
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {

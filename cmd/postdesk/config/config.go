@@ -149,6 +149,10 @@ type Listen struct {
 	HTTP           string // host:port; empty when off
 	Hostname       string // greeting name
 	MaxMessageSize int64  // bytes
+	// MemoryBudget bounds the memory of the mails taken in at once, over
+	// all listeners; a mail over it gets 451 4.3.1 (bytes; default 16 ×
+	// MaxMessageSize, at least 256 MiB).
+	MemoryBudget int64
 	// IdleTimeout is the longest wait for a client's next bytes, in a
 	// command or in a message (key idle_timeout, formerly read_timeout);
 	// SessionTimeout bounds a whole session.

@@ -44,6 +44,7 @@ func TestDefaults(t *testing.T) {
 		{"imap.idle", cfg.Mailboxes[1].IMAP.IDLE, true},
 		{"listen.hostname", cfg.Listen.Hostname, "desk.example"},
 		{"listen.max_message_size", cfg.Listen.MaxMessageSize, int64(25 * 1024 * 1024)},
+		{"listen.memory_budget", cfg.Listen.MemoryBudget, int64(400 * 1024 * 1024)},
 		{"listen.idle_timeout", cfg.Listen.IdleTimeout, 60 * time.Second},
 		{"listen.session_timeout", cfg.Listen.SessionTimeout, 10 * time.Minute},
 		{"listen.max_sessions", cfg.Listen.MaxSessions, 100},

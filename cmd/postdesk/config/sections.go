@@ -16,7 +16,7 @@ var (
 	ticketsKeys      = []string{"number_length", "number_prefix", "subject_token", "reply_secret_env", "max_collaborators"}
 	listenKeys       = []string{"smtp", "lmtp", "http", "hostname", "max_message_size", "read_timeout",
 		"write_timeout", "max_recipients", "tls_cert", "tls_key", "shutdown_grace", "postmaster",
-		"idle_timeout", "session_timeout", "max_sessions", "max_sessions_per_ip"}
+		"idle_timeout", "session_timeout", "max_sessions", "max_sessions_per_ip", "memory_budget"}
 	agentMailKeys = []string{"authserv_id", "trusted_relays", "unauthenticated"}
 	logKeys       = []string{"format", "level"}
 )
@@ -112,6 +112,13 @@ func (d *decoder) listen(o *object, domain string) Listen {
 		TLSKey:           o.file("tls_key", false),
 		ShutdownGrace:    o.duration("shutdown_grace", 30*time.Second, 0),
 		Postmaster:       strings.ToLower(strings.TrimSpace(o.str("postmaster"))),
+	}
+	l.MemoryBudget = o.size("memory_budget", max(16*l.MaxMessageSize, 256<<20))
+	// A mail costs about four times its size while it is taken in (see
+	// intake/listener/budget.go): the largest one must fit.
+	if o.has("memory_budget") && l.MemoryBudget < 4*l.MaxMessageSize {
+		o.errf("memory_budget", "must be at least 4 × max_message_size (%s), the memory one mail of that size takes, got %s",
+			sizeWords(4*l.MaxMessageSize), sizeWords(l.MemoryBudget))
 	}
 	// read_timeout is idle_timeout's older name.
 	if o.has("read_timeout") {

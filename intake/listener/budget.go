@@ -1,0 +1,134 @@
+package listener
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+)
+
+// The memory budget bounds what the mails being taken in at once may cost.
+// A mail costs about memoryPerByte times its size while it is read, parsed
+// and stored (measured on 24 MiB mails: the raw bytes, the parser's
+// working copy and the decoded parts); small mails cost next to nothing.
+// A mail that does not fit is answered 451 4.3.1, at MAIL FROM when it
+// declares its SIZE, else when its data reaches the limit: the sender keeps
+// it and tries again later, when the mails before it are stored, instead
+// of the process growing until the kernel kills it.
+const memoryPerByte = 4
+
+// budgetStep rounds what a mail takes of the budget.
+const budgetStep = 16 << 10
+
+var errBudget = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1},
+	Message: "Too much mail in progress, please try again later"}
+
+// Budget is a count of bytes that sessions take and give back; listeners
+// given the same Budget share it.
+type Budget struct {
+	mu    sync.Mutex
+	limit int64 // <= 0: no limit
+	used  int64
+}
+
+func (b *Budget) take(n int64) bool {
+	if b == nil || b.limit <= 0 || n <= 0 {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.limit {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *Budget) give(n int64) {
+	if b == nil || b.limit <= 0 || n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+// NewBudget returns a budget of limit bytes (<= 0: no limit).
+func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
+
+// fits reports whether n more would fit now (without taking them).
+func (b *Budget) fits(n int64) bool {
+	if b == nil || b.limit <= 0 {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used+n <= b.limit
+}
+
+// Used is the part of the budget taken now.
+func (b *Budget) Used() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// reservation is one mail's part of the budget.
+type reservation struct {
+	b     *Budget
+	taken int64
+}
+
+// grow makes the reservation cover a mail of size bytes.
+func (r *reservation) grow(size int64) bool {
+	need := size * memoryPerByte
+	if need <= r.taken {
+		return true
+	}
+	// Take in steps, so that a mail read in small pieces asks rarely.
+	need = (need + budgetStep - 1) / budgetStep * budgetStep
+	if !r.b.take(need - r.taken) {
+		return false
+	}
+	r.taken = need
+	return true
+}
+
+func (r *reservation) release() {
+	r.b.give(r.taken)
+	r.taken = 0
+}
+
+// readMail reads a mail's data into one buffer, sized from the SIZE the
+// client declared when it did (the buffer then grows no more for an honest
+// client), keeping the reservation at memoryPerByte times the buffer.
+func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error) {
+	n := int64(4 << 10)
+	if declared > 0 {
+		n = min(declared, max) + 1 // one more to see EOF without growing
+	}
+	if !res.grow(n) {
+		return nil, errBudget
+	}
+	buf := make([]byte, 0, n)
+	for {
+		if len(buf) == cap(buf) {
+			next := 2 * int64(cap(buf))
+			if !res.grow(next) {
+				return nil, errBudget
+			}
+			grown := make([]byte, len(buf), next)
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
