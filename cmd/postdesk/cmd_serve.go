@@ -19,6 +19,10 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
+// memoryFloor is the soft memory limit of serve with no big mail under
+// way: room for the heap of a busy flow of ordinary mail at GOGC 400.
+const memoryFloor = 64 << 20
+
 func cmdServe(ctx context.Context, a *app, args []string) int {
 	fs := a.flags("serve", "", "Receive mail and send notices until stopped with SIGTERM or SIGINT.")
 	if !a.parse(fs, args) {
@@ -34,11 +38,15 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		// took in about a fifth more mail per second in the benchmark.
 		debug.SetGCPercent(400)
 	}
+	var memoryLimit func(int64)
 	if a.getenv("GOMEMLIMIT") == "" {
-		// Collecting seldom must not let big mails grow the heap to five
-		// times what they hold: near the memory budget (plus what the rest
-		// of the process needs) the collector works harder instead.
-		debug.SetMemoryLimit(cfg.Listen.MemoryBudget + 256<<20)
+		// Collecting seldom (GOGC 400) must not let a big mail grow the
+		// heap to five times what it holds. The runtime's soft limit is
+		// what small mails need (memoryFloor) plus the part of the memory
+		// budget the mails being taken in hold: near it the collector runs
+		// more often instead.
+		debug.SetMemoryLimit(memoryFloor)
+		memoryLimit = func(used int64) { debug.SetMemoryLimit(memoryFloor + used) }
 	}
 	set, err := loadTemplates(cfg)
 	if err != nil {
@@ -128,7 +136,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	}
 	reg.MustRegister(newStoreCollector(pool, polls))
 
-	lcs, err := listenerConfigs(cfg, log.With("component", "listener"))
+	lcs, err := listenerConfigs(cfg, log.With("component", "listener"), memoryLimit)
 	if err != nil {
 		return a.fail("%v", err)
 	}

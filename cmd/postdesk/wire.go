@@ -54,14 +54,16 @@ func intakeOptions(cfg *config.Config, log *slog.Logger) intake.Options {
 	return opts
 }
 
-// listenerConfigs returns the SMTP and LMTP listeners the configuration asks for.
-func listenerConfigs(cfg *config.Config, log *slog.Logger) ([]listener.Config, error) {
+// listenerConfigs returns the SMTP and LMTP listeners the configuration
+// asks for, sharing one memory budget; onUse, when not nil, hears how much
+// of it is in use.
+func listenerConfigs(cfg *config.Config, log *slog.Logger, onUse func(int64)) ([]listener.Config, error) {
 	l := cfg.Listen
 	base := listener.Config{
 		Hostname: l.Hostname, MaxMessageBytes: l.MaxMessageSize, MaxRecipients: l.MaxRecipients,
 		ReadTimeout: l.IdleTimeout, WriteTimeout: l.WriteTimeout, SessionTimeout: l.SessionTimeout,
 		MaxSessions: l.MaxSessions, MaxSessionsPerIP: l.MaxSessionsPerIP, Logger: log,
-		Budget: listener.NewBudget(l.MemoryBudget), // one for the SMTP and LMTP listeners together
+		Budget: listener.NewBudget(l.MemoryBudget, onUse), // one for the SMTP and LMTP listeners together
 	}
 	if l.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)

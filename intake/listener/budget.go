@@ -30,6 +30,9 @@ type Budget struct {
 	mu    sync.Mutex
 	limit int64 // <= 0: no limit
 	used  int64
+	// onUse, when set, hears of every change of used, in order; serve
+	// moves the Go runtime's soft memory limit with it.
+	onUse func(used int64)
 }
 
 func (b *Budget) take(n int64) bool {
@@ -42,6 +45,9 @@ func (b *Budget) take(n int64) bool {
 		return false
 	}
 	b.used += n
+	if b.onUse != nil {
+		b.onUse(b.used)
+	}
 	return true
 }
 
@@ -51,11 +57,18 @@ func (b *Budget) give(n int64) {
 	}
 	b.mu.Lock()
 	b.used -= n
+	if b.onUse != nil {
+		b.onUse(b.used)
+	}
 	b.mu.Unlock()
 }
 
-// NewBudget returns a budget of limit bytes (<= 0: no limit).
-func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
+// NewBudget returns a budget of limit bytes (<= 0: no limit); onUse, when
+// not nil, is told the bytes in use after each change, under the budget's
+// lock (it must be quick).
+func NewBudget(limit int64, onUse func(used int64)) *Budget {
+	return &Budget{limit: limit, onUse: onUse}
+}
 
 // fits reports whether n more would fit now (without taking them).
 func (b *Budget) fits(n int64) bool {

@@ -182,7 +182,7 @@ func New(in Inbound, cfg Config) *Listener {
 	log = log.With("listener", kind)
 	l := &Listener{in: in, cfg: cfg, log: log, sessions: map[*session]*smtp.Conn{}, budget: cfg.Budget}
 	if l.budget == nil {
-		l.budget = NewBudget(cfg.MemoryBudget)
+		l.budget = NewBudget(cfg.MemoryBudget, nil)
 	}
 	s := smtp.NewServer(l)
 	s.Network, s.Addr, s.LMTP, s.Domain = cfg.Network, cfg.Addr, cfg.LMTP, cfg.Hostname
