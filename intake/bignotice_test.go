@@ -54,6 +54,12 @@ func TestNoticesOfABigMailStaySmall(t *testing.T) {
 	if !bytes.Equal(in.Raw, []byte(raw)) {
 		t.Errorf("the mail as received is not stored whole")
 	}
+	// The file, above the size from which values are streamed, is stored
+	// byte for byte.
+	if n := r.Count(`SELECT count(*) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256
+		WHERE a.filename = 'dump.bin' AND b.content = $1 AND b.size = $2`, file, len(file)); n != 1 {
+		t.Errorf("the attachment is not stored byte for byte")
+	}
 	r.answers("") // renders every queued notice
 	rows, err := r.Org.Store.Pool().Query(t.Context(), `SELECT template, recipient, convert_from(rendered, 'UTF8')
 		FROM outbound_mails WHERE ticket_id = $1 ORDER BY id`, tk.ID)

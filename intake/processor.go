@@ -387,8 +387,8 @@ func (d *delivery) finish(ctx context.Context, ticketID int64) error {
 		return nil
 	}
 	var err error
-	if len(d.raw) > streamRawAbove {
-		if err = d.stageRaw(ctx); err == nil {
+	if len(d.raw) > ticket.StreamAbove {
+		if err = d.tx.StageBytes(ctx, d.raw); err == nil {
 			err = d.tx.DB().QueryRow(ctx, finishStreamedSQL,
 				d.res.InboundID, d.env.Transport, d.row.mailboxID, d.row.uidValidity, d.row.uid, ticket.Clean(d.env.Remote),
 				ticket.Clean(d.env.MailFrom), cleanAll(d.env.Rcpt), d.row.messageID, d.row.key, len(d.raw),

@@ -347,7 +347,24 @@ func (t *Tx) insertAttachment(ctx context.Context, messageID int64, a *Attachmen
 	if a.ContentType == "" {
 		a.ContentType = "application/octet-stream"
 	}
-	if _, err := t.tx.Exec(ctx, `
+	if len(a.Content) > StreamAbove {
+		// A big file goes by COPY (stage.go), and only when it is new.
+		var known bool
+		if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)`, sum[:]).Scan(&known); err != nil {
+			return err
+		}
+		if !known {
+			if err := t.StageBytes(ctx, a.Content); err != nil {
+				return err
+			}
+			if _, err := t.tx.Exec(ctx, `
+				WITH staged AS (DELETE FROM `+StageTable+` RETURNING value)
+				INSERT INTO blobs (sha256, size, content) SELECT $1, $2, staged.value FROM staged
+				ON CONFLICT (sha256) DO NOTHING`, sum[:], a.Size); err != nil {
+				return err
+			}
+		}
+	} else if _, err := t.tx.Exec(ctx, `
 		INSERT INTO blobs (sha256, size, content) VALUES ($1, $2, $3)
 		ON CONFLICT (sha256) DO NOTHING`, sum[:], a.Size, a.Content); err != nil {
 		return err
