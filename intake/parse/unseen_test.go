@@ -17,3 +17,56 @@ func TestReplyTextKeepsOnlyQuote(t *testing.T) {
 		t.Errorf("ReplyText = %q, want the whole text %q", got, want)
 	}
 }
+
+// TestBounceWithoutDSN: delivery reports that carry no message/delivery-status
+// part are still bounces, with what they tell about the failed delivery: a
+// plain-text daemon notice, list managers' rejections, Amazon SES
+// notifications delivered by SNS (as an escaped JSON envelope, or as an
+// event-publishing record).
+func TestBounceWithoutDSN(t *testing.T) {
+	tests := []struct {
+		file      string
+		want      BounceInfo
+		diagnosis string // a part of the diagnostic
+	}{
+		{"bounce-plain-daemon.eml", BounceInfo{OriginalMessageID: "ticket-4711.2@help.example", Recipient: "jane@customer.example"}, ""},
+		{"bounce-mailman-reject.eml", BounceInfo{OriginalMessageID: "ticket-4711.3@help.example", Recipient: "team@lists.customer.example",
+			Action: "failed"}, "not allowed to post"},
+		{"bounce-listserv-reject.eml", BounceInfo{OriginalMessageID: "ticket-4711.4@help.example", Recipient: "payments-l@lists.customer.example",
+			Action: "failed"}, "not authorized to send mail"},
+		{"bounce-ses-sns-json.eml", BounceInfo{OriginalMessageID: "ticket-4711.5@help.example", Recipient: "jane@customer.example",
+			Status: "5.1.1", Action: "failed"}, "550 5.1.1 user unknown"},
+		{"bounce-ses-event.eml", BounceInfo{OriginalMessageID: "ticket-4712.1@help.example", Recipient: "old@customer.example",
+			Status: "5.1.1", Action: "failed"}, "suppressed sending"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.TrimSuffix(tc.file, ".eml"), func(t *testing.T) {
+			m, _ := parseFile(t, tc.file)
+			if m.Class != ClassBounce || m.Bounce == nil {
+				t.Fatalf("class %q (%s), bounce %+v; want a bounce", m.Class, m.Signal, m.Bounce)
+			}
+			b := *m.Bounce
+			if b.OriginalMessageID != tc.want.OriginalMessageID || !strings.EqualFold(b.Recipient, tc.want.Recipient) ||
+				(tc.want.Status != "" && b.Status != tc.want.Status) || (tc.want.Action != "" && b.Action != tc.want.Action) {
+				t.Errorf("bounce %+v, want %+v", b, tc.want)
+			}
+			if !strings.Contains(strings.Join(strings.Fields(b.Diagnostic), " "), tc.diagnosis) {
+				t.Errorf("diagnostic %q, want it to say %q", b.Diagnostic, tc.diagnosis)
+			}
+		})
+	}
+}
+
+// TestMailAboutBounceIsNotBounce: a person who forwards a failure notice
+// with a question, inline or attached, and a list thread that quotes one,
+// wrote a person's mail, not a delivery report.
+func TestMailAboutBounceIsNotBounce(t *testing.T) {
+	for _, file := range []string{"bounce-forwarded-question.eml", "bounce-forwarded-attached.eml", "bounce-thread-reply.eml"} {
+		t.Run(strings.TrimSuffix(file, ".eml"), func(t *testing.T) {
+			m, _ := parseFile(t, file)
+			if m.Class == ClassBounce {
+				t.Errorf("class %q (bounce %+v); a person's mail about a bounce is not one", m.Class, m.Bounce)
+			}
+		})
+	}
+}
