@@ -70,3 +70,21 @@ func TestMailAboutBounceIsNotBounce(t *testing.T) {
 		})
 	}
 }
+
+// TestUuencodeDecodedWhole: a uuencoded file in a text part comes out whole,
+// even when the part is labelled quoted-printable without being encoded so
+// and a data line ends in "=".
+func TestUuencodeDecodedWhole(t *testing.T) {
+	m, _ := parseFile(t, "uuencode-mislabelled-qp.eml")
+	if len(m.Attachments) != 1 {
+		t.Fatalf("attachments %v, want the uuencoded PNG", attSummary(m.Attachments))
+	}
+	a := m.Attachments[0]
+	const sum = "4568841735c44a7e13d98139baf3055f07d5f56108f55939ce24a77627d478f8"
+	if a.Filename != "swatch.png" || a.Size != 380 || a.SHA256 != sum {
+		t.Errorf("attachment %s %d bytes sha256 %s, want swatch.png 380 bytes sha256 %s", a.Filename, a.Size, a.SHA256, sum)
+	}
+	if strings.Contains(m.Text, "begin 644") || !strings.Contains(m.Text, "Regards,") {
+		t.Errorf("text %q, want the prose without the uuencoded block", m.Text)
+	}
+}
