@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 )
 
@@ -19,6 +20,7 @@ type entity struct {
 	disp      string            // "inline", "attachment" or ""
 	dparams   map[string]string // Content-Disposition parameters
 	body      []byte            // raw, still transfer-encoded body of a leaf
+	bodyAt    int               // offset of body in the data parseTop read
 	parts     []*entity         // children of a multipart
 
 	decoded  []byte // transfer-decoded body, filled on first use
@@ -41,6 +43,7 @@ func (p *parser) parseTop(data []byte) (*entity, bool) {
 			break
 		}
 		data = data[next:]
+		p.dataAt += next
 	}
 	fields, bodyAt, skipped := splitHeader(data)
 	var e *entity
@@ -49,6 +52,7 @@ func (p *parser) parseTop(data []byte) (*entity, bool) {
 		// input as the body so the mail can still be looked at and kept.
 		p.problem("no header section: the whole input is read as the body")
 		data = append([]byte("\n"), data...)
+		p.dataAt--
 		e, _ = p.parseEntity(data, 0, nil, "text/plain")
 	} else {
 		e, _ = p.parseSplitEntity(data, 0, nil, "text/plain", fields, bodyAt, skipped)
@@ -152,7 +156,7 @@ func (p *parser) parseSplitEntity(data []byte, start int, bounds []string, defau
 	if d := findDelimiter(data, bodyStart, len(data), bounds); d.found {
 		end = d.line
 	}
-	e.body = data[bodyStart:trimBreak(data, bodyStart, end)]
+	e.body, e.bodyAt = data[bodyStart:trimBreak(data, bodyStart, end)], bodyStart
 	return e, end
 }
 
@@ -291,6 +295,36 @@ func (p *parser) decodedBody(e *entity) []byte {
 		e.done = true
 	}
 	return e.decoded
+}
+
+// wireBody returns the body of leaf e exactly as it came: the bytes of the
+// raw mail, with the CR of every CR LF pair that the line-ending
+// normalisation took away. Parts sent as binary or 8bit data are content
+// byte for byte; a PNG's signature holds a CR LF.
+func (p *parser) wireBody(e *entity) []byte {
+	if p.raw == nil {
+		return e.body
+	}
+	if p.crlf == nil {
+		// Where in the normalised data each removed CR stood: before the
+		// LF at that offset. Built only when a part needs it.
+		p.crlf = []int{}
+		removed := 0
+		for i := 0; i+1 < len(p.raw); i++ {
+			if p.raw[i] == '\r' && p.raw[i+1] == '\n' {
+				p.crlf = append(p.crlf, i-removed)
+				removed++
+			}
+		}
+	}
+	start := p.dataAt + e.bodyAt
+	end := start + len(e.body)
+	if start < 0 {
+		return e.body
+	}
+	start += sort.SearchInts(p.crlf, start)
+	end += sort.SearchInts(p.crlf, end)
+	return p.raw[start:end]
 }
 
 // truncate shortens s for problem messages.

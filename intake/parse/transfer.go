@@ -10,9 +10,10 @@ import (
 // a slightly broken attachment is still delivered. The result never shares
 // memory with the caller's raw message.
 func (p *parser) decodeTransfer(cte string, body []byte) []byte {
-	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
-	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none", "plain", "text":
+	if identityEncoding(cte) {
 		return bytes.Clone(body)
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
 	case "base64", "x-base64":
 		out, invalid := decodeBase64(body)
 		switch {
@@ -37,6 +38,16 @@ func (p *parser) decodeTransfer(cte string, body []byte) []byte {
 		p.problem("unknown transfer encoding %q: body kept as is", truncate(cte, 40))
 		return bytes.Clone(body)
 	}
+}
+
+// identityEncoding reports a Content-Transfer-Encoding that leaves the
+// bytes as they are.
+func identityEncoding(cte string) bool {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none", "plain", "text":
+		return true
+	}
+	return false
 }
 
 // decodeBase64 decodes base64 while skipping line breaks, blanks and stray

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,34 @@ func TestUuencodeDecodedWhole(t *testing.T) {
 	}
 	if strings.Contains(m.Text, "begin 644") || !strings.Contains(m.Text, "Regards,") {
 		t.Errorf("text %q, want the prose without the uuencoded block", m.Text)
+	}
+}
+
+// TestBinaryPartsByteExact: parts sent with Content-Transfer-Encoding binary
+// or 8bit are attachments with their bytes as on the wire: CR LF pairs in a
+// CRLF mail (a PNG's signature holds one) are content, not line breaks.
+func TestBinaryPartsByteExact(t *testing.T) {
+	m, raw := parseFile(t, "binary-parts-crlf.eml")
+	want := map[string]struct {
+		size int
+		sum  string
+	}{
+		"scan.png":    {380, "4568841735c44a7e13d98139baf3055f07d5f56108f55939ce24a77627d478f8"},
+		"amounts.csv": {54, "3ba2b8714b7c01faaa69a067936ea899c2d976e6a67b281cfb3f3aea82e64e9b"},
+	}
+	if len(m.Attachments) != len(want) {
+		t.Fatalf("attachments %v", attSummary(m.Attachments))
+	}
+	for _, a := range m.Attachments {
+		w := want[a.Filename]
+		if a.Size != w.size || (w.sum != "" && a.SHA256 != w.sum) {
+			t.Errorf("%s: %d bytes sha256 %s, want %d bytes sha256 %s", a.Filename, a.Size, a.SHA256, w.size, w.sum)
+		}
+		if !bytes.Contains(raw, a.Content) {
+			t.Errorf("%s: content is not the bytes of the mail", a.Filename)
+		}
+	}
+	if !bytes.HasPrefix(m.Attachments[0].Content, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("PNG signature broken: % x", m.Attachments[0].Content[:min(8, len(m.Attachments[0].Content))])
 	}
 }
