@@ -118,3 +118,20 @@ func TestBinaryPartsByteExact(t *testing.T) {
 		t.Errorf("PNG signature broken: % x", m.Attachments[0].Content[:min(8, len(m.Attachments[0].Content))])
 	}
 }
+
+// TestBase64JunkAfterData: a base64 part followed by a little junk (here
+// what is left of a damaged closing delimiter) is decoded, not handed over
+// as base64 text.
+func TestBase64JunkAfterData(t *testing.T) {
+	m, _ := parseFile(t, "base64-junk-tail.eml")
+	if len(m.Attachments) != 1 {
+		t.Fatalf("attachments %v", attSummary(m.Attachments))
+	}
+	a := m.Attachments[0]
+	const sum = "4568841735c44a7e13d98139baf3055f07d5f56108f55939ce24a77627d478f8"
+	if a.Filename != "error.png" || a.Size != 380 || a.SHA256 != sum {
+		t.Errorf("attachment %s %d bytes sha256 %s (starts %q), want error.png 380 bytes sha256 %s",
+			a.Filename, a.Size, a.SHA256, a.Content[:min(12, len(a.Content))], sum)
+	}
+	wantProblem(t, m, "base64")
+}
