@@ -135,3 +135,13 @@ func TestBase64JunkAfterData(t *testing.T) {
 	}
 	wantProblem(t, m, "base64")
 }
+
+// TestHeaderBlankFoldLine: a header line of only blanks followed by a
+// folded continuation is part of the folding (RFC 5322 obs-FWS), not the
+// end of the header.
+func TestHeaderBlankFoldLine(t *testing.T) {
+	m, _ := parseFile(t, "header-blank-fold.eml")
+	wantEqual(t, "Subject", m.Subject, "Rückfrage zur Rechnung 4711 vom März")
+	wantEqual(t, "MessageID", m.MessageID, "ws-fold-1@customer.example")
+	wantEqual(t, "Text", m.Text, "Grüße aus München.\n")
+}
