@@ -145,3 +145,20 @@ func TestHeaderBlankFoldLine(t *testing.T) {
 	wantEqual(t, "MessageID", m.MessageID, "ws-fold-1@customer.example")
 	wantEqual(t, "Text", m.Text, "Grüße aus München.\n")
 }
+
+// TestMultipartOpeningNotRecognised: a multipart whose delimiter lines
+// carry text after the declared boundary, or that has only a close
+// delimiter, is read as its parts, not shown as raw MIME.
+func TestMultipartOpeningNotRecognised(t *testing.T) {
+	m, _ := parseFile(t, "multipart-boundary-cut.eml")
+	wantEqual(t, "Text", m.Text, "Please find my statement for March below; the amount is 12,50 €.\n")
+	if !strings.Contains(m.HTML, "12,50 €") {
+		t.Errorf("HTML = %q", m.HTML)
+	}
+
+	m, _ = parseFile(t, "multipart-close-only.eml")
+	wantEqual(t, "Text", m.Text, "The nightly export to the bank stopped with exit code 3.")
+	if len(m.Attachments) != 0 {
+		t.Errorf("attachments %v", attSummary(m.Attachments))
+	}
+}
