@@ -162,3 +162,27 @@ func TestMultipartOpeningNotRecognised(t *testing.T) {
 		t.Errorf("attachments %v", attSummary(m.Attachments))
 	}
 }
+
+// TestAddressObsoleteForms: comments inside an address, white space around
+// the dots of a domain, a source route, and encoded words inside a quoted
+// display name (RFC 5322 A.5, A.6.3; common from scripts).
+func TestAddressObsoleteForms(t *testing.T) {
+	m, _ := parseFile(t, "address-obsolete-forms.eml")
+	check := func(field string, got, want []Address) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Errorf("%s = %v, want %v", field, got, want)
+			return
+		}
+		for i := range want {
+			if got[i].Address != want[i].Address || (want[i].Name != "" && got[i].Name != want[i].Name) {
+				t.Errorf("%s = %v, want %v", field, got, want)
+				return
+			}
+		}
+	}
+	check("From", []Address{m.From}, []Address{{"Pete", "pete@silly.test"}})
+	check("To", m.To, []Address{{"Mary Smith", "mary@example.net"}, {"", "jdoe@test.example"}, {"", "a@example.com"}})
+	check("Cc", m.Cc, []Address{{"Jürgen Müller", "j.mueller@x.example"}, {"Ken", "ken@y.example"}})
+	check("Reply-To", m.ReplyTo, []Address{{"John Doe", "jdoe@machine.example"}})
+}
