@@ -12,10 +12,11 @@ import (
 // Majordomo and fml likewise. None of them writes a DSN. Such a rejection
 // is a failed delivery of our notice to the list address.
 
+// listSoftware are the local parts list managers send their own mail from.
+var listSoftware = []string{"listserv", "sympa", "majordomo", "mailman", "ecartis", "lyris", "listproc", "smartlist",
+	"mlmmj", "ezmlm", "fml"}
+
 var (
-	// listSoftware are the local parts list managers send their own mail
-	// from.
-	listSoftware = regexp.MustCompile(`(?i)^(listserv|sympa|majordomo|mailman|ecartis|lyris|listproc|smartlist|mlmmj|ezmlm|fml)$`)
 	// listAdminAffix matches the administrative addresses of one list
 	// ("team-owner", "team-bounces", "owner-team"); the rest is the list.
 	listAdminAffix = regexp.MustCompile(`(?i)^(?:owner-(.+)|(.+?)-(?:owner|bounces?|request|admin))$`)
@@ -34,24 +35,31 @@ var listHeaders = []string{"List-Id", "X-Mailman-Version", "X-BeenThere", "X-MLS
 
 // listManagerMail reports mail that a list manager wrote itself: Mailman's
 // X-List-Administrivia, or a sender that is list software or a list's
-// administrative address in mail that carries list headers.
+// administrative address in mail that carries list headers. It runs on
+// every mail, so the common case (no list header) costs a glance at each
+// field's first letter.
 func listManagerMail(m *Message) bool {
-	if strings.EqualFold(strings.TrimSpace(m.Header.Get("X-List-Administrivia")), "yes") {
-		return true
-	}
 	local, _, _ := strings.Cut(m.From.Address, "@")
-	if listSoftware.MatchString(local) {
-		return true
-	}
-	if !listAdminAffix.MatchString(local) {
-		return false
-	}
-	for _, name := range listHeaders {
-		if m.Header.Has(name) {
+	for _, name := range listSoftware {
+		if strings.EqualFold(local, name) {
 			return true
 		}
 	}
-	return false
+	listed := false
+	for _, f := range m.Header.fields {
+		if f.Name == "" || f.Name[0]|0x20 != 'x' && f.Name[0]|0x20 != 'l' {
+			continue
+		}
+		for _, name := range listHeaders {
+			if strings.EqualFold(f.Name, name) {
+				listed = true
+			}
+		}
+		if strings.EqualFold(f.Name, "X-List-Administrivia") && strings.EqualFold(strings.TrimSpace(f.Value), "yes") {
+			return true
+		}
+	}
+	return listed && listAdminAffix.MatchString(local)
 }
 
 // listRejection returns the delivery failure a list manager's notice
