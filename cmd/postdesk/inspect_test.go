@@ -87,3 +87,27 @@ func TestInspectWholeCorpus(t *testing.T) {
 		t.Fatalf("missing file: exit %d %q", code, errs)
 	}
 }
+
+// TestInspectJSONBounce: inspect --json shows what the parser found of a
+// delivery report, the action and the diagnostic included.
+func TestInspectJSONBounce(t *testing.T) {
+	file := filepath.Join("..", "..", "intake", "parse", "testdata", "dsn-bounce.eml")
+	code, out, errs := runCLI(t, nil, "inspect", "--json", file)
+	if code != 0 || errs != "" {
+		t.Fatalf("inspect exit %d:\n%s", code, errs)
+	}
+	var v struct {
+		Class  string            `json:"class"`
+		Bounce map[string]string `json:"bounce"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	want := map[string]string{"original_message_id": "ticket-42.1@help.example.net", "recipient": "gone@example.org",
+		"status": "5.1.1", "action": "failed", "diagnostic": "550 5.1.1 User unknown"}
+	for k, w := range want {
+		if v.Bounce[k] != w {
+			t.Errorf("bounce.%s = %q, want %q (class %q, bounce %v)", k, v.Bounce[k], w, v.Class, v.Bounce)
+		}
+	}
+}

@@ -18,7 +18,15 @@ func parseAddressList(s string) []Address {
 	if list, err := mail.ParseAddressList(s); err == nil && len(list) > 0 {
 		out := make([]Address, 0, len(list))
 		for _, a := range list {
-			out = append(out, Address{Name: strings.TrimSpace(a.Name), Address: a.Address})
+			name := strings.TrimSpace(a.Name)
+			if strings.Contains(name, "=?") {
+				// Encoded words inside a quoted name: RFC 2047 forbids
+				// them, but scripts write them and mean them.
+				if d, err := decodeWords(name); err == nil {
+					name = strings.TrimSpace(d)
+				}
+			}
+			out = append(out, Address{Name: name, Address: a.Address})
 		}
 		return out
 	}
@@ -43,33 +51,34 @@ func lenientAddressList(s string) []Address {
 }
 
 // lenientAddress reads "Name <addr>", "addr (Name)" or a bare address.
+// Comments anywhere ("pete(his account)@silly.test(his host)") are taken
+// out, and the obsolete white space around the dots and the "@" of an
+// address ("jdoe@test  . example", RFC 5322 4.4) closed up.
 func lenientAddress(s string) (Address, bool) {
 	if s == "" {
 		return Address{}, false
 	}
+	s, comment := addressComments(s)
 	if lt := topLevelIndex(s, '<'); lt >= 0 {
 		inner := s[lt+1:]
-		tail := ""
 		if gt := strings.IndexByte(inner, '>'); gt >= 0 {
-			inner, tail = inner[:gt], inner[gt+1:]
+			inner = inner[:gt]
 		}
-		addr := strings.TrimSpace(inner)
+		addr := squeezeAddrSpec(inner)
 		if c := strings.LastIndexByte(addr, ':'); c >= 0 && strings.HasPrefix(addr, "@") {
 			addr = addr[c+1:] // obsolete source route "@a,@b:user@host"
 		}
 		name := cleanName(s[:lt])
 		if name == "" {
-			name = cleanName(stripParens(tail))
+			name = cleanName(comment)
 		}
 		if addr == "" && name == "" {
 			return Address{}, false
 		}
 		return Address{Name: name, Address: addr}, true
 	}
-	comment := ""
-	if i := strings.IndexByte(s, '('); i >= 0 {
-		comment = s[i:]
-		s = s[:i]
+	if addr := squeezeAddrSpec(s); strings.Count(addr, "@") == 1 && !strings.ContainsAny(addr, " \t\"") {
+		return Address{Name: cleanName(comment), Address: addr}, true
 	}
 	fields := strings.Fields(s)
 	addr := ""
@@ -86,7 +95,7 @@ func lenientAddress(s string) (Address, bool) {
 	}
 	name := cleanName(strings.Join(rest, " "))
 	if name == "" {
-		name = cleanName(stripParens(comment))
+		name = cleanName(comment)
 	}
 	if addr == "" && name == "" {
 		return Address{}, false
@@ -109,11 +118,97 @@ func cleanName(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// stripParens returns the text of a "(comment)".
-func stripParens(s string) string {
+// addressComments replaces the comments of s, outside quoted strings, with
+// a blank (they count as white space) and returns the text of the comment
+// when there is just one, which old mail uses for the name ("addr
+// (Name)"); several comments annotate the parts of the address.
+func addressComments(s string) (rest, name string) {
+	rest, last, n := scanComments(s)
+	if n != 1 {
+		last = ""
+	}
+	return rest, last
+}
+
+// scanComments does the work of addressComments: it returns s without its
+// comments, the text of the last, and how many there were.
+func scanComments(s string) (rest, last string, n int) {
+	if strings.IndexByte(s, '(') < 0 {
+		return s, "", 0
+	}
+	var b, c strings.Builder
+	quoted, depth := false, 0
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case depth > 0:
+			switch {
+			case ch == '\\' && i+1 < len(s):
+				i++
+				c.WriteByte(s[i])
+				continue
+			case ch == '(':
+				depth++
+			case ch == ')':
+				depth--
+				if depth == 0 {
+					n++
+					if t := strings.TrimSpace(c.String()); t != "" {
+						last = t
+					}
+					b.WriteByte(' ')
+					continue
+				}
+			}
+			c.WriteByte(ch)
+		case ch == '\\' && quoted && i+1 < len(s):
+			b.WriteByte(ch)
+			i++
+			b.WriteByte(s[i])
+		case ch == '"':
+			quoted = !quoted
+			b.WriteByte(ch)
+		case ch == '(' && !quoted:
+			depth = 1
+			c.Reset()
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String(), last, n
+}
+
+// squeezeAddrSpec trims an address and closes up the white space around
+// its dots and its "@", outside quoted local parts.
+func squeezeAddrSpec(s string) string {
 	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "(")
-	return strings.TrimSuffix(s, ")")
+	if !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	var b strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch == '"' {
+			quoted = !quoted
+		}
+		if !quoted && (ch == ' ' || ch == '\t') {
+			j := i
+			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+				j++
+			}
+			prev := byte(0)
+			if b.Len() > 0 {
+				prev = b.String()[b.Len()-1]
+			}
+			if j < len(s) && (s[j] == '.' || s[j] == '@') || prev == '.' || prev == '@' {
+				i = j - 1
+				continue
+			}
+		}
+		b.WriteByte(ch)
+	}
+	return b.String()
 }
 
 // splitTopLevel splits s on sep outside quotes, <>, and comments.
@@ -123,9 +218,9 @@ func splitTopLevel(s string, sep byte) []string {
 	quoted, angle, paren := false, 0, 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '\\' && quoted:
+		case c == '\\' && (quoted || paren > 0):
 			i++
-		case c == '"':
+		case c == '"' && paren == 0:
 			quoted = !quoted
 		case quoted:
 		case c == '<':
@@ -149,9 +244,9 @@ func topLevelIndex(s string, want byte) int {
 	quoted, paren := false, 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '\\' && quoted:
+		case c == '\\' && (quoted || paren > 0):
 			i++
-		case c == '"':
+		case c == '"' && paren == 0:
 			quoted = !quoted
 		case quoted:
 		case c == '(':

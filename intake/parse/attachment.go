@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"path"
@@ -43,7 +44,12 @@ func cleanFilename(name string) string {
 
 // attachmentOf builds the Attachment for a non-body leaf.
 func (p *parser) attachmentOf(e *entity, inBody bool) Attachment {
-	data := p.decodedBody(e)
+	var data []byte
+	if identityEncoding(e.header.Get("Content-Transfer-Encoding")) {
+		data = bytes.Clone(p.wireBody(e))
+	} else {
+		data = p.decodedBody(e)
+	}
 	name := e.filename()
 	if name == "" && (e.mediaType == "message/rfc822" || e.mediaType == "message/global") {
 		name = embeddedMessageName(data)

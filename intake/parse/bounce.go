@@ -3,6 +3,8 @@ package parse
 import (
 	"regexp"
 	"strings"
+
+	"github.com/postdesk/postdesk/intake/reply"
 )
 
 // maxScan bounds how much body text the bounce heuristics read: the
@@ -20,6 +22,7 @@ var (
 		`|returned (mail|to sender)|return(ed)? mail|could ?n[o']t (be )?deliver|could not send|error sending|mail system error` +
 		`|message (not delivered|could not)|(mail|message|delivery) (has been )?(delayed|rejected|bounced|blocked)|^\W*(delayed|rejected|bounced)\b` +
 		`|warning: message \S+ delayed|permanent (delivery )?failure|unable to deliver|loop alert|mail loop|mail error` +
+		`|failed mail|mail failed|message not sent` +
 		`|unzustellbar|nicht zustellbar|non remis|échec de (la )?remise|non recapitabile|onbestelbaar|no entregado|no se puede entregar` +
 		`|não (foi )?possível entregar|olevererbar|не доставлено|未送达|退信` +
 		`|メールエラー|エラー通知|配信エラー|送信エラー|配信でき|送信でき|配信不能|未配信|メッセージを配信)`)
@@ -27,6 +30,7 @@ var (
 	// failBody, returnedMarker and dsnInText run on asciiLower(text): the
 	// case-folding matcher is several times slower on long bodies.
 	failBody = regexp.MustCompile(`(could ?n[o']t be (delivered|reached)|was ?n[o']t delivered|was not delivered|could not deliver|unable to deliver` +
+		`|can(no|')t be delivered|could not be (sent|forwarded)|(has|have) not been delivered|(was|were|has been) rejected` +
 		`|undeliverable|delivery (has )?failed|delivery to the following recipient|permanent (fatal )?error|fatal errors?|temporary failure` +
 		`|did not reach the following recipient|the following (address(es)?|recipients?) (failed|had|did not|was rejected|could not)` +
 		`|following recipients was rejected|failed permanently|(user|recipient) (unknown|not found)|unknown (user|recipient)|no such (user|mailbox|recipient)` +
@@ -41,7 +45,8 @@ var (
 	// returnedMarker is the line MTAs put before the message they return.
 	returnedMarker = regexp.MustCompile(`(?m)^[>\s]*(-+\s*)?(original message (follows|headers)|original mail as follows|unsent message follows` +
 		`|below this line is a copy of the message|this is a copy of the message|the header of the original message|returned message` +
-		`|included is a copy of the message|below is a copy of the original message|original message|message headers follow|original mail info)`)
+		`|included is a copy of the message|below is a copy of the original message|original message|message headers follow|original mail info` +
+		`|rejected message)`)
 
 	// dsnInText finds DSN fields printed into a text body (forwarded or
 	// non-MIME reports).
@@ -65,11 +70,11 @@ var (
 func (p *parser) detectBounce(m *Message, root *entity) (*BounceInfo, bool) {
 	var dsn, original *entity
 	structural := false
+	rootReport := root.mediaType == "multipart/report" && isDeliveryReportType(root.params["report-type"])
 	for _, e := range allEntities(root) {
 		switch e.mediaType {
 		case "multipart/report":
-			switch strings.ToLower(e.params["report-type"]) {
-			case "delivery-status", "global-delivery-status":
+			if isDeliveryReportType(e.params["report-type"]) {
 				structural = true
 			}
 		case "message/delivery-status", "message/global-delivery-status":
@@ -96,13 +101,28 @@ func (p *parser) detectBounce(m *Message, root *entity) (*BounceInfo, bool) {
 		}
 		return lower
 	}
-	if !structural && ses == nil && !m.Header.Has("X-Failed-Recipients") && !heuristicBounce(m, lowerText, original != nil) {
+	var list *BounceInfo
+	if listManagerMail(m) {
+		notice := text
+		if loc := returnedMarker.FindStringIndex(lowerText()); loc != nil {
+			notice = text[:loc[0]]
+		}
+		list = p.listRejection(m, notice, original)
+	}
+	failedHeader := m.Header.Has("X-Failed-Recipients")
+	if list == nil && !structural && ses == nil && !failedHeader && !heuristicBounce(m, lowerText, original != nil) {
+		return nil, false
+	}
+	if list == nil && !rootReport && !failedHeader && writtenAboutBounce(m) {
 		return nil, false
 	}
 	lower = lowerText()
 	info := &BounceInfo{}
-	if ses != nil {
+	switch {
+	case ses != nil:
 		info = ses
+	case list != nil:
+		info = list
 	}
 	if dsn != nil {
 		fillFromDSN(info, p.decodedBody(dsn))
@@ -140,6 +160,63 @@ func (p *parser) detectBounce(m *Message, root *entity) (*BounceInfo, bool) {
 	}
 	return info, true
 }
+
+func isDeliveryReportType(t string) bool {
+	switch strings.ToLower(t) {
+	case "delivery-status", "global-delivery-status":
+		return true
+	}
+	return false
+}
+
+// replyPrefix matches the reply and forward prefixes clients put before a
+// subject ("Re:", "Fwd:", "AW:", "WG:", "TR:", "RV:", "Odp:", "回复:", …).
+var replyPrefix = regexp.MustCompile(`(?i)^\s*(re|fwd?|fw|aw|wg|sv|vs|vl|tr|rv|res|enc|odp|pd|r|i|antw|ynt|ilt|回复|答复|转发|回覆|轉寄|返信|転送)` +
+	`\s*(\[\d+\])?\s*[:：]`)
+
+// writtenAboutBounce reports a person's mail about a delivery report: a
+// reply or forward (by its subject, or by the quote or forwarded mail in
+// its text) from someone who is no daemon, list manager or machine, with
+// words of their own around it: a question, or more than a line's remark.
+// A person who forwards a bounce and asks what to do, or a list thread on
+// "Undelivered Mail", quotes the report but is not one. A bare forward
+// ("Forward the message.") still counts as the report it carries.
+func writtenAboutBounce(m *Message) bool {
+	if daemonSender(m) || nullSender(m) || listManagerMail(m) {
+		return false
+	}
+	if as := strings.ToLower(strings.TrimSpace(m.AutoSubmitted)); as != "" && as != "no" {
+		return false
+	}
+	text := head(m.Text, maxScan)
+	if !replyPrefix.MatchString(m.Subject) && !hasQuote(text) {
+		if _, embedded := reply.ExtractEmbedded(text); embedded == "" {
+			return false
+		}
+	}
+	visible, _ := reply.Trim(text)
+	return strings.ContainsAny(visible, "?？") || len(strings.Fields(visible)) >= minOwnWords
+}
+
+// hasQuote reports a line quoted with '>'.
+func hasQuote(text string) bool {
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), ">") {
+			return true
+		}
+	}
+	return false
+}
+
+// minOwnWords is how many words of their own make a forward a person's
+// mail even without a question.
+const minOwnWords = 8
 
 // heuristicBounce weighs the signals of a delivery report that does not
 // follow RFC 3464; lowerText returns the body text after asciiLower. The

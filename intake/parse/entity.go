@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 )
 
@@ -19,6 +20,7 @@ type entity struct {
 	disp      string            // "inline", "attachment" or ""
 	dparams   map[string]string // Content-Disposition parameters
 	body      []byte            // raw, still transfer-encoded body of a leaf
+	bodyAt    int               // offset of body in the data parseTop read
 	parts     []*entity         // children of a multipart
 
 	decoded  []byte // transfer-decoded body, filled on first use
@@ -41,6 +43,7 @@ func (p *parser) parseTop(data []byte) (*entity, bool) {
 			break
 		}
 		data = data[next:]
+		p.dataAt += next
 	}
 	fields, bodyAt, skipped := splitHeader(data)
 	var e *entity
@@ -49,6 +52,7 @@ func (p *parser) parseTop(data []byte) (*entity, bool) {
 		// input as the body so the mail can still be looked at and kept.
 		p.problem("no header section: the whole input is read as the body")
 		data = append([]byte("\n"), data...)
+		p.dataAt--
 		e, _ = p.parseEntity(data, 0, nil, "text/plain")
 	} else {
 		e, _ = p.parseSplitEntity(data, 0, nil, "text/plain", fields, bodyAt, skipped)
@@ -90,14 +94,14 @@ func firstTextCharset(e *entity) string {
 // that never close. It returns the entity and the offset where it ended.
 // defaultType applies when Content-Type is missing (message/rfc822 inside
 // multipart/digest).
-func (p *parser) parseEntity(data []byte, start int, bounds []string, defaultType string) (*entity, int) {
+func (p *parser) parseEntity(data []byte, start int, bounds []boundary, defaultType string) (*entity, int) {
 	fields, bodyAt, skipped := splitHeader(data[start:])
 	return p.parseSplitEntity(data, start, bounds, defaultType, fields, bodyAt, skipped)
 }
 
 // parseSplitEntity is parseEntity given what splitHeader(data[start:])
 // returns.
-func (p *parser) parseSplitEntity(data []byte, start int, bounds []string, defaultType string,
+func (p *parser) parseSplitEntity(data []byte, start int, bounds []boundary, defaultType string,
 	fields []rawField, bodyAt, skipped int) (*entity, int) {
 	p.entities++
 	if d := findDelimiter(data, start, start+bodyAt, bounds); d.found {
@@ -131,20 +135,37 @@ func (p *parser) parseSplitEntity(data []byte, start int, bounds []string, defau
 	}
 	bodyStart := start + bodyAt
 	if strings.HasPrefix(e.mediaType, "multipart/") {
-		boundary := e.params["boundary"]
+		mark := e.params["boundary"]
 		switch {
-		case boundary == "":
+		case mark == "":
 			p.problem("%s without boundary read as text", e.mediaType)
 			e.mediaType = "text/plain"
 		case len(bounds) >= maxDepth || p.entities >= maxEntities:
 			p.problem("MIME nesting too deep or too many parts: rest kept as an attachment")
 			e.mediaType = "application/octet-stream"
 		default:
-			if end, ok := p.parseParts(e, data, bodyStart, append(bounds[:len(bounds):len(bounds)], boundary)); ok {
+			inner := append(bounds[:len(bounds):len(bounds)], boundary{s: mark})
+			if end, ok := p.parseParts(e, data, bodyStart, inner); ok {
+				return e, end
+			}
+			// No delimiter line as RFC 2046 writes it. Mailers and gateways
+			// that break boundaries leave text after the boundary on the
+			// delimiter lines, change its case, or drop the opening
+			// delimiter: read the parts in that looser way before giving up.
+			// A boundary a gateway folded is cut at the blank, as a strict
+			// reader of the parameter would have cut it.
+			loose := mark
+			if i := strings.IndexAny(loose, " \t"); i > 0 {
+				loose = loose[:i]
+			}
+			inner[len(inner)-1] = boundary{s: loose, loose: true}
+			if end, ok := p.parseParts(e, data, bodyStart, inner); ok {
+				p.problem("%s boundary %q only found loosely (text after it, another case, or no opening delimiter)",
+					e.mediaType, truncate(mark, 40))
 				return e, end
 			}
 			// No part at all: read the body as text rather than lose it.
-			p.problem("%s boundary %q never appears: body read as text", e.mediaType, truncate(boundary, 40))
+			p.problem("%s boundary %q never appears: body read as text", e.mediaType, truncate(mark, 40))
 			e.mediaType = "text/plain"
 		}
 	}
@@ -152,14 +173,14 @@ func (p *parser) parseSplitEntity(data []byte, start int, bounds []string, defau
 	if d := findDelimiter(data, bodyStart, len(data), bounds); d.found {
 		end = d.line
 	}
-	e.body = data[bodyStart:trimBreak(data, bodyStart, end)]
+	e.body, e.bodyAt = data[bodyStart:trimBreak(data, bodyStart, end)], bodyStart
 	return e, end
 }
 
 // parseParts reads the parts of multipart e, whose own boundary is the last
 // of bounds. It returns where the multipart ended, and false when no part
 // was found.
-func (p *parser) parseParts(e *entity, data []byte, pos int, bounds []string) (int, bool) {
+func (p *parser) parseParts(e *entity, data []byte, pos int, bounds []boundary) (int, bool) {
 	own := len(bounds) - 1
 	child := "text/plain"
 	if e.mediaType == "multipart/digest" {
@@ -173,7 +194,7 @@ func (p *parser) parseParts(e *entity, data []byte, pos int, bounds []string) (i
 			if len(e.parts) == 0 {
 				return 0, false
 			}
-			if last := e.parts[len(e.parts)-1]; !d.found && gluedClose(last, bounds[own]) {
+			if last := e.parts[len(e.parts)-1]; !d.found && gluedClose(last, bounds[own].s) {
 				return len(data), true
 			}
 			p.problem("%s not terminated (truncated message?)", e.mediaType)
@@ -184,7 +205,13 @@ func (p *parser) parseParts(e *entity, data []byte, pos int, bounds []string) (i
 		}
 		if d.close {
 			if len(e.parts) == 0 {
-				return 0, false
+				// Only a close delimiter: in the loose reading, what
+				// stands before it is the one part.
+				if !bounds[own].loose || len(bytes.TrimSpace(data[pos:d.line])) == 0 {
+					return 0, false
+				}
+				part, _ := p.parseEntity(data, pos, bounds, child)
+				e.parts = append(e.parts, part)
 			}
 			// The epilogue runs to the next enclosing delimiter.
 			if next := findDelimiter(data, d.next, len(data), bounds[:own]); next.found {
@@ -230,7 +257,7 @@ type delimiter struct {
 // findDelimiter finds the first delimiter line of any boundary in bounds
 // that starts in data[from:to]. The innermost boundary is tried first, so
 // nested boundaries that share a prefix resolve the way the sender meant.
-func findDelimiter(data []byte, from, to int, bounds []string) delimiter {
+func findDelimiter(data []byte, from, to int, bounds []boundary) delimiter {
 	if len(bounds) == 0 {
 		return delimiter{}
 	}
@@ -262,15 +289,29 @@ var (
 	lineDashes = []byte("\n--")
 )
 
+// boundary is the boundary of an enclosing multipart. A loose one also
+// matches delimiter lines with text after the boundary or in another case,
+// and a close delimiter is then any such line that ends in "--".
+type boundary struct {
+	s     string
+	loose bool
+}
+
 // isDelimiterLine reports whether line is "--boundary" (optionally followed
 // by blanks) or the close delimiter "--boundary--".
-func isDelimiterLine(line []byte, boundary string) (ok, isClose bool) {
-	if len(line) < 2+len(boundary) || string(line[2:2+len(boundary)]) != boundary {
+func isDelimiterLine(line []byte, b boundary) (ok, isClose bool) {
+	if len(line) < 2+len(b.s) {
 		return false, false
 	}
-	rest := line[2+len(boundary):]
+	if head := line[2 : 2+len(b.s)]; string(head) != b.s && !(b.loose && bytes.EqualFold(head, []byte(b.s))) {
+		return false, false
+	}
+	rest := line[2+len(b.s):]
 	if bytes.HasPrefix(rest, dashes) {
 		return true, true
+	}
+	if b.loose {
+		return true, bytes.HasSuffix(bytes.TrimRight(rest, " \t\r"), dashes)
 	}
 	return len(bytes.TrimRight(rest, " \t\r")) == 0, false
 }
@@ -291,6 +332,36 @@ func (p *parser) decodedBody(e *entity) []byte {
 		e.done = true
 	}
 	return e.decoded
+}
+
+// wireBody returns the body of leaf e exactly as it came: the bytes of the
+// raw mail, with the CR of every CR LF pair that the line-ending
+// normalisation took away. Parts sent as binary or 8bit data are content
+// byte for byte; a PNG's signature holds a CR LF.
+func (p *parser) wireBody(e *entity) []byte {
+	if p.raw == nil {
+		return e.body
+	}
+	if p.crlf == nil {
+		// Where in the normalised data each removed CR stood: before the
+		// LF at that offset. Built only when a part needs it.
+		p.crlf = []int{}
+		removed := 0
+		for i := 0; i+1 < len(p.raw); i++ {
+			if p.raw[i] == '\r' && p.raw[i+1] == '\n' {
+				p.crlf = append(p.crlf, i-removed)
+				removed++
+			}
+		}
+	}
+	start := p.dataAt + e.bodyAt
+	end := start + len(e.body)
+	if start < 0 {
+		return e.body
+	}
+	start += sort.SearchInts(p.crlf, start)
+	end += sort.SearchInts(p.crlf, end)
+	return p.raw[start:end]
 }
 
 // truncate shortens s for problem messages.

@@ -66,6 +66,12 @@ func TestParseAddressList(t *testing.T) {
 		{`Moderator-Address <moderator>`, []Address{{"Moderator-Address", "moderator"}}},
 		{`Team: a@x.example, b@y.example;`, []Address{{"", "a@x.example"}, {"", "b@y.example"}}},
 		{`Jane Doe jane@example.com`, []Address{{"Jane Doe", "jane@example.com"}}},
+		{`pete(his account)@silly.test(his host)`, []Address{{"", "pete@silly.test"}}},
+		{`Pete(A nice \) chap) <pete(his account)@silly.test(his host)>`, []Address{{"Pete", "pete@silly.test"}}},
+		{`a@ example . com`, []Address{{"", "a@example.com"}}},
+		{`John Doe <jdoe@machine(comment).  example>`, []Address{{"John Doe", "jdoe@machine.example"}}},
+		{`"=?utf-8?q?J=C3=BCrgen?=" <j@x.example>`, []Address{{"Jürgen", "j@x.example"}}},
+		{`jane@example.com (Jane Doe), "Ken (Support)" <ken@example.com>`, []Address{{"Jane Doe", "jane@example.com"}, {"Ken (Support)", "ken@example.com"}}},
 		{``, nil},
 	}
 	for _, tc := range tests {

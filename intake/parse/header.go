@@ -93,7 +93,14 @@ func splitHeader(data []byte) (fields []rawField, bodyAt int, skipped int) {
 	for pos < len(data) {
 		line, next := nextLine(data, pos)
 		if len(bytes.TrimRight(line, " \t\r")) == 0 {
-			return fields, next, skipped
+			if len(line) == 0 || len(fields) == 0 || !foldGoesOn(data, next) {
+				return fields, next, skipped
+			}
+			// A line of only blanks inside a folded field (obs-FWS).
+			f := &fields[len(fields)-1]
+			f.value = append(append(f.value, '\n'), line...)
+			pos = next
+			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if len(fields) > 0 {
@@ -124,6 +131,38 @@ func splitHeader(data []byte) (fields []rawField, bodyAt int, skipped int) {
 	}
 	return fields, len(data), skipped
 }
+
+// foldGoesOn reports whether the line at pos continues a folded field
+// after a line of only blanks, as RFC 5322's obsolete folding allows: a
+// continuation line with text on it, after which the header goes on (a
+// field, the blank line that ends the header, or the end of the data).
+// It looks at most foldLookahead lines ahead, and takes a fold that is
+// still going on by then to be one.
+func foldGoesOn(data []byte, pos int) bool {
+	if pos >= len(data) {
+		return false
+	}
+	line, next := nextLine(data, pos)
+	if len(bytes.TrimSpace(line)) == 0 || (line[0] != ' ' && line[0] != '\t') {
+		return false
+	}
+	for n := 0; next < len(data) && n < foldLookahead; n++ {
+		line, next = nextLine(data, next)
+		switch {
+		case len(bytes.TrimRight(line, "\r")) == 0:
+			return true
+		case line[0] == ' ' || line[0] == '\t':
+		default:
+			_, _, ok := splitField(line)
+			return ok
+		}
+	}
+	return true
+}
+
+// foldLookahead bounds foldGoesOn, so that a header of many blank lines
+// costs linear time.
+const foldLookahead = 20
 
 // fieldFollows reports whether a header field starts within the next few
 // lines, before any blank line.

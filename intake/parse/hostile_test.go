@@ -19,8 +19,12 @@ var hostileInputs = []struct {
 	{"unclosed words", 20000, func(n int) string { return "Subject: " + rep("=?a?q?", n) + "\n\nx\n" }},
 	{"unclosed words 8-bit", 15000, func(n int) string { return "Subject: \xff" + rep("=?a?q?\xfe", n) + "\n\nx\n" }},
 	{"nested multiparts", 2500, func(n int) string { return rep("Content-Type: multipart/mixed; boundary=a\n\n--a\n", n) + "x\n" }},
+	{"loose nested multiparts", 2500, func(n int) string {
+		return rep("Content-Type: multipart/mixed; boundary=a\n\n--aX\n", n) + "x\n--a--\n"
+	}},
 	{"part flood", 25000, func(n int) string { return "Content-Type: multipart/mixed; boundary=a\n\n" + rep("--a\n\nx\n", n) }},
 	{"continuation flood", 40000, func(n int) string { return "Subject: a\n" + rep(" b\n", n) + "\nx\n" }},
+	{"blank fold lines", 20000, func(n int) string { return "Subject: a\n" + rep(" \t\n b\n", n) + "\nx\n" }},
 	{"uuencode begins", 10000, func(n int) string { return "From: a@b\n\n" + rep("begin 644 x\nM!!!!\n", n) + "end\n" }},
 	{"html nesting", 10000, func(n int) string { return "Content-Type: text/html\n\n" + rep("<blockquote><ul><li><a href=x>y", n) }},
 	{"html links", 15000, func(n int) string { return "Content-Type: text/html\n\n" + rep("<a href=x>y", n) + rep("</a>", n) }},

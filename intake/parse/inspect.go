@@ -39,11 +39,14 @@ type InspectAttachment struct {
 	ContentID   string `json:"content_id"`
 }
 
-// InspectBounce is the delivery-report summary.
+// InspectBounce is the delivery-report summary: everything the parser
+// found in it.
 type InspectBounce struct {
 	OriginalMessageID string `json:"original_message_id"`
 	Recipient         string `json:"recipient"`
 	Status            string `json:"status"`
+	Action            string `json:"action"`
+	Diagnostic        string `json:"diagnostic"`
 }
 
 // Inspect returns the inspection view of m.
@@ -78,6 +81,8 @@ func (m *Message) Inspect() Inspect {
 			OriginalMessageID: m.Bounce.OriginalMessageID,
 			Recipient:         m.Bounce.Recipient,
 			Status:            m.Bounce.Status,
+			Action:            m.Bounce.Action,
+			Diagnostic:        m.Bounce.Diagnostic,
 		}
 	}
 	return v
@@ -107,7 +112,9 @@ func (m *Message) WriteText(w io.Writer) error {
 	line("references", strings.Join(v.References, " "))
 	line("class", string(v.Class))
 	if b := v.Bounce; b != nil {
-		line("bounce", fmt.Sprintf("recipient=%s status=%s original_message_id=%s", b.Recipient, b.Status, b.OriginalMessageID))
+		line("bounce", fmt.Sprintf("recipient=%s status=%s original_message_id=%s action=%s", b.Recipient, b.Status,
+			b.OriginalMessageID, b.Action))
+		line("bounce_diagnostic", b.Diagnostic)
 	}
 	fmt.Fprintf(bw, "attachments: %d\n", len(v.Attachments))
 	for _, a := range v.Attachments {

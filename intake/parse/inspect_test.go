@@ -62,7 +62,7 @@ func TestInspectJSONKeys(t *testing.T) {
 		t.Errorf("bounce mail keys %v, want %v", got, withBounce)
 	}
 	_ = json.Unmarshal(out, &top)
-	if got := jsonKeys(t, top["bounce"]); !slices.Equal(got, []string{"original_message_id", "recipient", "status"}) {
+	if got := jsonKeys(t, top["bounce"]); !slices.Equal(got, []string{"action", "diagnostic", "original_message_id", "recipient", "status"}) {
 		t.Errorf("bounce keys %v", got)
 	}
 }
@@ -79,7 +79,8 @@ func TestWriteText(t *testing.T) {
 		"subject: Undelivered Mail Returned to Sender\n",
 		"message_id: dsn@mx.example.net\n",
 		"class: bounce\n",
-		"bounce: recipient=gone@example.org status=5.1.1 original_message_id=ticket-42.1@help.example.net\n",
+		"bounce: recipient=gone@example.org status=5.1.1 original_message_id=ticket-42.1@help.example.net action=failed\n",
+		"bounce_diagnostic: 550 5.1.1 User unknown\n",
 		"attachments: 2\n",
 		"text:\n    I'm sorry to have to inform you that your message could not be delivered.\n",
 	} {

@@ -57,7 +57,9 @@ type Attachment struct {
 	// images referenced from the HTML by cid:.
 	Inline    bool   `json:"inline"`
 	ContentID string `json:"content_id"`
-	// Content is the transfer-decoded bytes (charset untouched).
+	// Content is the transfer-decoded bytes (charset untouched); a part
+	// sent as 7bit, 8bit or binary data keeps its bytes exactly as on the
+	// wire, line endings included.
 	Content []byte `json:"-"`
 }
 
@@ -139,6 +141,9 @@ func Parse(raw []byte) (msg *Message, err error) {
 	}
 	p := &parser{}
 	data := normalizeNewlines(raw)
+	if len(data) > 0 && len(raw) > 0 && &data[0] != &raw[0] {
+		p.raw = raw // line endings changed: keep the bytes as they came
+	}
 	root, ok := p.parseTop(data)
 	if !ok {
 		return nil, fmt.Errorf("%w: nothing to read", ErrNotMail)
@@ -163,6 +168,13 @@ func syntheticID(raw []byte) string {
 type parser struct {
 	problems []string
 	entities int
+
+	// raw is the mail as it came when normalizeNewlines changed it, else
+	// nil; dataAt is where the data parseTop read starts in the normalised
+	// mail, and crlf lists where CRs were taken out (see wireBody).
+	raw    []byte
+	dataAt int
+	crlf   []int
 }
 
 // maxProblems bounds the problem list: a mail with thousands of broken parts

@@ -17,10 +17,11 @@ import (
 // lower-cased words. TestClassifyWords checks the lists on samples.
 var (
 	// failSubjectWords: "undeliver", "could not send", "error sending",
-	// "mail loop", "unzustellbar", "non remis", "no se puede entregar", …
+	// "mail loop", "unzustellbar", "non remis", "no se puede entregar",
+	// "message not sent", …
 	failSubjectWords = []string{
 		"deliver", "fail", "return", "could", "error", "delayed", "rejected", "bounced", "blocked",
-		"loop", "zustellbar", "remis", "recapitabile", "onbestelbaar", "entrega", "olevererbar",
+		"loop", "zustellbar", "remis", "recapitabile", "onbestelbaar", "entrega", "olevererbar", "sent",
 	}
 	// daemonLocalWords: "mailer-daemon", "mdaemon", "postmaster",
 	// "post.master", "mail-delivery-system", "microsoftexchange…", "mailadmin".

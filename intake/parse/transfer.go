@@ -10,18 +10,20 @@ import (
 // a slightly broken attachment is still delivered. The result never shares
 // memory with the caller's raw message.
 func (p *parser) decodeTransfer(cte string, body []byte) []byte {
-	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
-	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none", "plain", "text":
+	if identityEncoding(cte) {
 		return bytes.Clone(body)
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
 	case "base64", "x-base64":
-		out, invalid := decodeBase64(body)
+		out, invalid, read := decodeBase64Body(body)
 		switch {
-		case invalid == 0:
-		case invalid*100 > len(body):
+		case invalid*100 > read:
 			// Not base64 at all (a mislabelled part): keep it as it came.
 			p.problem("part labelled base64 is not base64: kept as is")
 			return bytes.Clone(body)
-		default:
+		case read < len(body):
+			p.problem("junk after the base64 data ignored (a damaged boundary?)")
+		case invalid > 0:
 			p.problem("invalid base64 data decoded leniently")
 		}
 		return out
@@ -39,39 +41,101 @@ func (p *parser) decodeTransfer(cte string, body []byte) []byte {
 	}
 }
 
-// decodeBase64 decodes base64 while skipping line breaks, blanks and stray
-// characters, and tolerating missing or early padding (several encoded
-// chunks glued together). invalid counts the characters it had to skip.
-func decodeBase64(src []byte) (out []byte, invalid int) {
+// identityEncoding reports a Content-Transfer-Encoding that leaves the
+// bytes as they are.
+func identityEncoding(cte string) bool {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none", "plain", "text":
+		return true
+	}
+	return false
+}
+
+// decodeBase64Body decodes a base64 body line by line, as decodeBase64
+// does, and stops at a line of junk after the data: a line in which more
+// than one character in ten is not base64, such as the remains of a
+// damaged boundary or a footer a list appended. read is how much of src
+// was decoded, invalid how many of its characters were skipped.
+func decodeBase64Body(src []byte) (out []byte, invalid, read int) {
 	out = make([]byte, 0, len(src)*3/4)
-	var acc uint32
+	var d base64Decoder
+	for pos := 0; pos < len(src); {
+		end := len(src)
+		if i := bytes.IndexByte(src[pos:], '\n'); i >= 0 {
+			end = pos + i + 1
+		}
+		line := src[pos:end]
+		if bad := base64Junk(line); bad > 0 && bad*10 > len(bytes.TrimSpace(line)) && (len(out) > 0 || d.n > 0) {
+			break
+		}
+		out = d.write(out, line)
+		pos = end
+		read = end
+	}
+	out = d.flush(out)
+	return out, d.invalid, read
+}
+
+// base64Junk counts the characters of line that base64 has no place for.
+func base64Junk(line []byte) int {
 	n := 0
+	for _, c := range line {
+		if base64Value(c) < 0 && c != '=' && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			n++
+		}
+	}
+	return n
+}
+
+// base64Decoder is the state of decodeBase64 between chunks of input.
+type base64Decoder struct {
+	acc     uint32
+	n       int
+	invalid int
+}
+
+// write decodes src onto out.
+func (d *base64Decoder) write(out, src []byte) []byte {
 	for _, c := range src {
 		v := base64Value(c)
 		if v < 0 {
 			switch c {
 			case '=':
 				// Padding ends a quantum; flush what it carried.
-				n = flushBase64(&out, acc, n)
-				acc = 0
+				d.n = flushBase64(&out, d.acc, d.n)
+				d.acc = 0
 			case ' ', '\t', '\r', '\n':
 			default:
-				invalid++
+				d.invalid++
 			}
 			continue
 		}
-		acc = acc<<6 | uint32(v)
-		n++
-		if n == 4 {
-			out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
-			acc, n = 0, 0
+		d.acc = d.acc<<6 | uint32(v)
+		d.n++
+		if d.n == 4 {
+			out = append(out, byte(d.acc>>16), byte(d.acc>>8), byte(d.acc))
+			d.acc, d.n = 0, 0
 		}
 	}
-	if n == 1 {
-		invalid++ // a single leftover digit carries no full byte
+	return out
+}
+
+// flush emits what a last partial quantum carries.
+func (d *base64Decoder) flush(out []byte) []byte {
+	if d.n == 1 {
+		d.invalid++ // a single leftover digit carries no full byte
 	}
-	flushBase64(&out, acc, n)
-	return out, invalid
+	d.n = flushBase64(&out, d.acc, d.n)
+	return out
+}
+
+// decodeBase64 decodes base64 while skipping line breaks, blanks and stray
+// characters, and tolerating missing or early padding (several encoded
+// chunks glued together). invalid counts the characters it had to skip.
+func decodeBase64(src []byte) (out []byte, invalid int) {
+	var d base64Decoder
+	out = d.flush(d.write(make([]byte, 0, len(src)*3/4), src))
+	return out, d.invalid
 }
 
 // flushBase64 emits the bytes of a partial quantum of n digits.

@@ -57,7 +57,7 @@ func extractUuencoded(text string) (rest string, files []uuFile) {
 		var data []byte
 		valid := true
 		for _, l := range lines[i+1 : end] {
-			b, ok := uudecodeLine(strings.TrimRight(l, "\r\n"))
+			b, ok := uudecodeJoined(strings.TrimRight(l, "\r\n"))
 			if !ok {
 				valid = false
 				break
@@ -72,6 +72,60 @@ func extractUuencoded(text string) (rest string, files []uuFile) {
 		i = end
 	}
 	return out.String(), files
+}
+
+// uudecodeJoined decodes a line of uuencoded data that may be two or more
+// data lines joined into one. A text part labelled quoted-printable that
+// was never encoded so reads a data line ending in "=" as a soft line
+// break: the "=" and the line break go, and the file would come out a line
+// short. A line longer than its length character allows, whose rest reads
+// as a data line of its own, is split there and the "=" put back.
+func uudecodeJoined(l string) ([]byte, bool) {
+	var out []byte
+	for {
+		full := uuLineLen(l)
+		if full < 0 || len(l) <= full+1 || !plausibleUULine(l[full-1:]) {
+			b, ok := uudecodeLine(l)
+			return append(out, b...), ok
+		}
+		b, ok := uudecodeLine(l[:full-1] + "=")
+		if !ok {
+			return nil, false
+		}
+		out = append(out, b...)
+		l = l[full-1:]
+	}
+}
+
+// uuLineLen returns how long a full data line with l's length character
+// is, or -1 for a line that carries no bytes.
+func uuLineLen(l string) int {
+	if l == "" {
+		return -1
+	}
+	n := int((l[0] - ' ') & 63)
+	if n == 0 {
+		return -1
+	}
+	return 1 + (n+2)/3*4
+}
+
+// plausibleUULine reports a line whose length fits its length character
+// (a character short for a trimmed blank, one more for a checksum), or
+// that is such lines joined.
+func plausibleUULine(l string) bool {
+	for {
+		full := uuLineLen(l)
+		switch {
+		case full < 0:
+			return false
+		case len(l) >= full-1 && len(l) <= full+1:
+			return true
+		case len(l) < full-1:
+			return false
+		}
+		l = l[full-1:]
+	}
 }
 
 // uudecodeLine decodes one line of uuencoded data. The first character

@@ -25,6 +25,7 @@ func classifyAll(lines []line) {
 		lines[i].kind = classify(lines[i].text)
 	}
 	unfenceRules(lines)
+	keepPastedCode(lines)
 	for i := range lines {
 		switch lines[i].kind {
 		case kindDelimiter:

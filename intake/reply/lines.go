@@ -56,7 +56,7 @@ func continuationCount(raw []string, i int) int {
 	if start == "" || moreRunes(start, 200) || !attributionStart(start) {
 		return 0
 	}
-	if r, _ := utf8.DecodeLastRuneInString(start); r == ':' || r == '：' || r == '?' || r == '!' {
+	if r, _ := utf8.DecodeLastRuneInString(start); (r == ':' && !endsWithMailto(start)) || r == '：' || r == '?' || r == '!' {
 		return 0
 	}
 	startIsMarker := isMarker(start)
@@ -91,8 +91,19 @@ func continuationCount(raw []string, i int) int {
 // continuesAddress reports a line that finishes an address begun on the line
 // above ("jane@example.com> wrote:", "<jane@example.com> wrote:") or that
 // has none ("a écrit :"), rather than one naming a new sender.
+// Outlook writes a linked address as "jane@example.com<mailto:jane@example.com>"
+// and may wrap the line inside the link: "mailto:jane@example.com> wrote:".
 func continuesAddress(s string) bool {
+	if len(s) >= len("mailto:") && strings.EqualFold(s[:len("mailto:")], "mailto:") {
+		s = s[len("mailto:"):]
+	}
 	return strings.HasPrefix(s, "<") || leadingAddress.MatchString(s) || !hasEmail(s)
+}
+
+// endsWithMailto reports a line wrapped inside a link, right after its
+// "mailto:": the colon ends no attribution.
+func endsWithMailto(s string) bool {
+	return len(s) >= len("mailto:") && strings.EqualFold(s[len(s)-len("mailto:"):], "mailto:")
 }
 
 func endsWithColon(s string) bool {

@@ -13,6 +13,9 @@ func TestTrimAttributions(t *testing.T) {
 		{"english gmail", "On Tue, Mar 12, 2024 at 10:15 AM Jane Doe <jane@example.com> wrote:"},
 		{"english wrapped", "On Tue, Mar 12, 2024 at 10:15 AM Jane Doe <\njane@example.com> wrote:"},
 		{"english wrapped thrice", "On Tue, Mar 12, 2024 at 10:15 AM, Jane Doe\n<jane@example.com>\nwrote:"},
+		{"outlook mailto wrapped", "On Tue, Mar 12, 2024 at 10:15 AM Jane Doe <\nmailto:jane@example.com> wrote:"},
+		{"outlook link split", "On Tue, Mar 12, 2024 at 10:15 AM Jane Doe <jane@example.com<mailto:\njane@example.com>> wrote:"},
+		{"outlook link thrice", "On Tue, Mar 12, 2024 at 10:15 AM Jane Doe <jane@example.com<MAILTO:\njane@example.com>>\nwrote:"},
 		{"apple", "On 12 Mar 2024, at 10:15, Jane Doe <jane@example.com> wrote:"},
 		{"german", "Am 12.03.2024 um 10:15 schrieb Max Mustermann <max@example.de>:"},
 		{"german gmail", "Max Mustermann <max@example.de> schrieb am Di., 12. März 2024,\num 10:15:"},
@@ -108,6 +111,9 @@ func TestTrimSignatures(t *testing.T) {
 		"-- \nJane Doe\nACME Corp",
 		"--\nJane",
 		"-----\nJane Doe\nACME Corp",
+		"-----\nJane Doe\nTel: +1 555 0100\nFax: +1 555 0101\nEmail: jane@example.com",
+		"________________________________\nCONFIDENTIALITY NOTICE: This e-mail and any attachments are for the sole use of the intended recipient(s).",
+		"==========\nACME Corp. | 1 Main St | Springfield\nhttps://acme.example",
 		"Sent from my iPhone",
 		"Sent from my Galaxy",
 		"Sent from Mail for Windows",
@@ -159,6 +165,12 @@ func TestTrimKeepsText(t *testing.T) {
 		"Please see the original message below and answer.\nThanks",
 		"Here is the error:\n-----\nTraceback: spool.c line 42\n-----\nCan you help?",
 		"Date: 12 March\nTo: Berlin\nSubject: conference booking\nPlease confirm.",
+		// Pasted code and logs below a rule, at the end of the mail.
+		"It fails:\n\n-----\n2024-03-12 10:15:33 ERROR spool failed\n2024-03-12 10:15:34 ERROR giving up",
+		"Log:\n\n--\n[ERROR] Failed to execute goal on project app",
+		"Config:\n\n=====\nlisten_addresses = '*'\nport = 5432",
+		"Got this:\n\n*****\njava.lang.NullPointerException\n\tat com.example.App.main(App.java:12)",
+		"Query:\n\n    SELECT 1;\n    ----------\n",
 	} {
 		vis, el := Trim(in)
 		if vis != strings.TrimSpace(in) || el != "" {
