@@ -48,7 +48,7 @@ func TestNoticesOfABigMailStaySmall(t *testing.T) {
 	// The message holds the first MiB of the text and says where the rest
 	// is: in the mail as received, stored whole.
 	if n := r.Count(`SELECT count(*) FROM messages WHERE ticket_id = $1 AND octet_length(body) BETWEEN 1 << 19 AND (1 << 20) + 200
-		AND body LIKE '%more bytes of this text are in the mail as received: postdesk mail show%--raw]'`, tk.ID); n != 1 {
+		AND body LIKE '%the rest of this text is in the mail as received: postdesk mail show%--raw]'`, tk.ID); n != 1 {
 		t.Errorf("the ticket's message is not the start of the text with a pointer to the rest")
 	}
 	if !bytes.Equal(in.Raw, []byte(raw)) {

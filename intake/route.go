@@ -47,8 +47,8 @@ func (d *delivery) capText(text string) string {
 	if i := strings.LastIndexByte(text[:cut], '\n'); i > maxText*3/4 {
 		cut = i
 	}
-	return text[:cut] + fmt.Sprintf("\n\n[… %d more bytes of this text are in the mail as received: postdesk mail show %d --raw]",
-		len(text)-cut, d.res.InboundID)
+	return text[:cut] + fmt.Sprintf("\n\n[… the rest of this text is in the mail as received: postdesk mail show %d --raw]",
+		d.res.InboundID)
 }
 
 // replyText is the new part of the mail, or all of it when nothing is left.

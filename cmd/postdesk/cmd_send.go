@@ -71,7 +71,9 @@ func cmdSend(_ context.Context, a *app, args []string) int {
 	if err := c.Hello("localhost"); err != nil {
 		return a.fail("%s: %v", *server, err)
 	}
-	if err := c.SendMail(sender.Address, rcpts, bytes.NewReader(raw)); err != nil {
+	// As an MTA does, say the size first: a server can refuse a mail
+	// too big, or one it has no room for now, before it is sent.
+	if err := sendSized(c, sender.Address, rcpts, raw); err != nil {
 		return a.fail("%s refused the mail: %v", *server, err)
 	}
 	_ = c.Quit()
@@ -127,4 +129,25 @@ func mimeWord(s string) string {
 		}
 	}
 	return s
+}
+
+// sendSized is smtp.Client.SendMail with the SIZE of the mail declared.
+func sendSized(c *smtp.Client, from string, rcpts []string, raw []byte) error {
+	if err := c.Mail(from, &smtp.MailOptions{Size: int64(len(raw))}); err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if err := c.Rcpt(r, nil); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(raw); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }

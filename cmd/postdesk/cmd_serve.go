@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -19,9 +21,38 @@ import (
 	"github.com/postdesk/postdesk/ticket"
 )
 
-// memoryFloor is the soft memory limit of serve with no big mail under
-// way: room for the heap of a busy flow of ordinary mail at GOGC 400.
-const memoryFloor = 64 << 20
+// bigMailBudget is the part of the memory budget in use from which serve
+// keeps the heap tight (memoryGuard).
+const bigMailBudget = 8 << 20
+
+// memoryGuard moves the Go runtime's soft memory limit with the mails being
+// taken in. serve collects garbage seldom (GOGC 400), which is right for a
+// flow of small mails but lets a big one grow the heap to five times what
+// it holds. While big mails are under way (their part of the memory budget
+// passes bigMailBudget), the limit is the heap as it was before them plus
+// three quarters of their budget: about three times their size, which is
+// what they hold at most (the raw bytes, the parser's working copy, a
+// decoded file). Otherwise there is no limit.
+type memoryGuard struct {
+	base int64 // the live heap when big mails began; 0 while none are under way
+}
+
+func (g *memoryGuard) use(used int64) {
+	switch {
+	case used < bigMailBudget:
+		if g.base != 0 {
+			g.base = 0
+			debug.SetMemoryLimit(math.MaxInt64)
+		}
+	default:
+		if g.base == 0 {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			g.base = int64(ms.HeapAlloc)
+		}
+		debug.SetMemoryLimit(g.base + used*3/4)
+	}
+}
 
 func cmdServe(ctx context.Context, a *app, args []string) int {
 	fs := a.flags("serve", "", "Receive mail and send notices until stopped with SIGTERM or SIGINT.")
@@ -40,13 +71,8 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	}
 	var memoryLimit func(int64)
 	if a.getenv("GOMEMLIMIT") == "" {
-		// Collecting seldom (GOGC 400) must not let a big mail grow the
-		// heap to five times what it holds. The runtime's soft limit is
-		// what small mails need (memoryFloor) plus the part of the memory
-		// budget the mails being taken in hold: near it the collector runs
-		// more often instead.
-		debug.SetMemoryLimit(memoryFloor)
-		memoryLimit = func(used int64) { debug.SetMemoryLimit(memoryFloor + used) }
+		// Set, GOMEMLIMIT is the limit and stays so.
+		memoryLimit = (&memoryGuard{}).use
 	}
 	set, err := loadTemplates(cfg)
 	if err != nil {

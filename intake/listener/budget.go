@@ -113,14 +113,16 @@ func (r *reservation) release() {
 	r.taken = 0
 }
 
-// readMail reads a mail's data into one buffer, sized from the SIZE the
-// client declared when it did (the buffer then grows no more for an honest
-// client), keeping the reservation at memoryPerByte times the buffer.
+// readMail reads a mail's data into one buffer of its size, keeping the
+// reservation at memoryPerByte times what has been read. A mail that
+// declared its SIZE is read into a buffer of that size (it grows only if
+// the client said too little); one that did not is read in chunks, joined
+// at the end, so that no buffer of twice its size is ever held.
 func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error) {
-	n := int64(4 << 10)
-	if declared > 0 {
-		n = min(declared, max) + 1 // one more to see EOF without growing
+	if declared <= 0 {
+		return readChunks(r, res)
 	}
+	n := min(declared, max) + 1 // one more to see EOF without growing
 	if !res.grow(n) {
 		return nil, errBudget
 	}
@@ -144,4 +146,39 @@ func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error
 			return buf, err
 		}
 	}
+}
+
+// chunkSize is the piece a mail without SIZE is read in.
+const chunkSize = 256 << 10
+
+func readChunks(r io.Reader, res *reservation) ([]byte, error) {
+	var chunks [][]byte
+	total := int64(0)
+	for {
+		if !res.grow(total + chunkSize) {
+			return nil, errBudget
+		}
+		size := int64(chunkSize)
+		if len(chunks) == 0 {
+			size = 4 << 10 // most mails are small
+		}
+		c := make([]byte, size)
+		m, err := io.ReadFull(r, c)
+		total += int64(m)
+		chunks = append(chunks, c[:m])
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	buf := make([]byte, 0, total)
+	for _, c := range chunks {
+		buf = append(buf, c...)
+	}
+	return buf, nil
 }

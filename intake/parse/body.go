@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -171,8 +172,47 @@ func (p *parser) textOf(e *entity) string {
 	return e.text
 }
 
+// MaxText is how much of a text part Parse reads into Text (and HTML): a
+// mail of many megabytes of text (a pasted log, a dump) is not a message
+// anyone reads whole, and holding it whole several times over is what made
+// a 24 MiB mail cost 15 times its size to store. The rest stays in the raw
+// mail; a Problem says the text was cut. A part with uuencoded files in it
+// is read whole, so that the files come out whole.
+const MaxText = 2 << 20
+
 func (p *parser) decodeText(e *entity) string {
-	b := p.decodedBody(e)
+	if len(e.body) > MaxText && !bytes.Contains(e.body, []byte("\nbegin ")) {
+		// Decode no more of the part than the text can hold: four bytes
+		// on the wire for each byte of text is more than any transfer
+		// encoding takes. The prefix ends at a line break, so that no
+		// encoded unit is cut.
+		prefix := e.body
+		if len(prefix) > 4*MaxText {
+			prefix = prefix[:4*MaxText]
+			if i := bytes.LastIndexByte(prefix, '\n'); i > 0 {
+				prefix = prefix[:i+1]
+			}
+		}
+		b := p.decodeTransfer(e.header.Get("Content-Transfer-Encoding"), prefix)
+		if len(b) > MaxText || len(prefix) < len(e.body) {
+			cut := min(MaxText, len(b))
+			for cut > 0 && cut < len(b) && b[cut]&0xc0 == 0x80 { // not inside a UTF-8 sequence
+				cut--
+			}
+			if i := bytes.LastIndexByte(b[:cut], '\n'); i > cut/2 {
+				cut = i + 1
+			}
+			b = b[:cut]
+			p.problem("%s part of %d bytes: its text is cut at %d MiB (the whole part is in the raw mail)",
+				e.mediaType, len(e.body), MaxText>>20)
+		}
+		return p.charsetText(e, b)
+	}
+	return p.charsetText(e, p.decodedBody(e))
+}
+
+// charsetText is b, the transfer-decoded bytes of text part e, as UTF-8.
+func (p *parser) charsetText(e *entity, b []byte) string {
 	cs := e.params["charset"]
 	if cs == "" && e.mediaType == "text/html" {
 		cs = htmlMetaCharset(b)
@@ -190,6 +230,9 @@ func (p *parser) decodeText(e *entity) string {
 // joinTexts concatenates body parts, putting a line break between two parts
 // when the first does not end with one.
 func joinTexts(texts []string) string {
+	if len(texts) == 1 {
+		return texts[0]
+	}
 	var b strings.Builder
 	for i, t := range texts {
 		if i > 0 && b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") && t != "" {

@@ -11,7 +11,9 @@ import (
 // memory with the caller's raw message.
 func (p *parser) decodeTransfer(cte string, body []byte) []byte {
 	if identityEncoding(cte) {
-		return bytes.Clone(body)
+		// The parser's own bytes: text is made a string of them, and an
+		// attachment takes its bytes from the wire (wireBody), each a copy.
+		return body
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
 	case "base64", "x-base64":
