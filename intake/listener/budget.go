@@ -122,7 +122,12 @@ func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error
 	if declared <= 0 {
 		return readChunks(r, res)
 	}
-	n := min(declared, max) + 1 // one more to see EOF without growing
+	// A SIZE is an estimate (line ends counted before they become CR LF,
+	// the CR LF put before the final dot): room for a little more, so
+	// that an honest client's mail is never copied into a bigger buffer.
+	// Pages of the room that are not written cost no memory.
+	n := min(declared, max)
+	n += n/32 + 4<<10
 	if !res.grow(n) {
 		return nil, errBudget
 	}
@@ -133,9 +138,9 @@ func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error
 			if !res.grow(next) {
 				return nil, errBudget
 			}
-			grown := make([]byte, len(buf), next)
-			copy(grown, buf)
-			buf = grown
+			bigger := make([]byte, len(buf), next)
+			copy(bigger, buf)
+			buf = bigger
 		}
 		m, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]
