@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -114,6 +115,25 @@ func (d *delivery) bounce(ctx context.Context) (Result, error) {
 	}
 	ids = append(ids, m.InReplyTo...)
 	ids = append(ids, m.References...)
+	if b := m.Bounce; b != nil && b.Action != "" && b.Action != "failed" {
+		// A delay warning, a relay's "delivered" or "relayed", an SES
+		// delivery or complaint: the notice arrived or is on its way. Kept,
+		// on its ticket when it names one of our notices, and nothing fails.
+		tid, err := d.tx.TicketOfNotice(ctx, ids)
+		if err != nil {
+			return d.res, err
+		}
+		d.res.Outcome = OutcomeIgnored
+		d.res.Reason = fmt.Sprintf("delivery report (%s) about a notice to %s: not a failure", b.Action, cmp.Or(b.Recipient, "?"))
+		if tid != 0 {
+			numbers, err := ticket.Numbers(ctx, d.tx.DB(), []int64{tid})
+			if err != nil {
+				return d.res, err
+			}
+			d.res.TicketNumber = numbers[tid]
+		}
+		return d.res, d.finish(ctx, tid)
+	}
 	status := "bounced"
 	var recipient string
 	if b := m.Bounce; b != nil {

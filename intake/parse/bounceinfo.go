@@ -67,15 +67,12 @@ func fillStatusFromText(info *BounceInfo, failure string) {
 			info.Diagnostic = truncate(strings.TrimSpace(strings.TrimLeft(l, "> ")), 300)
 		}
 	}
-	if info.Action == "" && info.Status != "" {
-		switch info.Status[0] {
-		case '5':
-			info.Action = "failed"
-		case '4':
-			info.Action = "delayed"
-		case '2':
-			info.Action = "delivered"
-		}
+	// Only a permanent code says what the notice means: a 4xx or 2xx in a
+	// notice's prose is as often a line of the transcript of a delivery
+	// that failed in the end, and the Action of a machine-readable report
+	// (a DSN, an SES notification) is what tells a delay or a delivery.
+	if info.Action == "" && strings.HasPrefix(info.Status, "5") {
+		info.Action = "failed"
 	}
 }
 
