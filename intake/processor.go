@@ -293,9 +293,12 @@ type delivery struct {
 	// replay marks a stored mail run again (Processor.Replay): its row,
 	// res.InboundID, is stored and locked already.
 	replay bool
-	was    Outcome    // for a replay: the stored outcome
-	row    inboundRow // set by insertInbound, written by finish
-	stored bool       // finish wrote the mail and its outcome
+	// rawHeader counts the raw header's fields by name once authenticated
+	// has found the header plain (proof.go).
+	rawHeader map[string]int
+	was       Outcome    // for a replay: the stored outcome
+	row       inboundRow // set by insertInbound, written by finish
+	stored    bool       // finish wrote the mail and its outcome
 }
 
 // insertInbound looks the mail up: when it was stored before, it reports

@@ -45,6 +45,14 @@ func (d *delivery) authenticated(ctx context.Context, agent ticket.Agent, th thr
 	if domain == "" || domainOf(d.msg.From.Address) != domain {
 		return ""
 	}
+	// A verifier (ours, or the MTA's that wrote the results) must have
+	// read the same header as the parser, or lines it took for unsigned
+	// header fields are the body whose commands would run.
+	h, ok := plainHeader(d.raw)
+	if !ok || h["from"] != 1 {
+		return ""
+	}
+	d.rawHeader = h
 	if how := d.authResults(domain); how != "" {
 		return how
 	}
@@ -128,8 +136,7 @@ var errKeyNotAsked = errors.New("intake: DKIM key not looked up: the signing dom
 // of domain (or of a parent domain), or returns "". Only keys of such
 // domains are looked up, so a mail cannot make us query any name it likes.
 func (d *delivery) dkimSigned(ctx context.Context, domain string) string {
-	// With two From fields a signature may cover the one we do not read.
-	if !d.msg.Header.Has("DKIM-Signature") || len(d.msg.Header.Values("From")) != 1 {
+	if d.rawHeader["dkim-signature"] == 0 {
 		return ""
 	}
 	lookup := d.p.opts.AgentMail.LookupTXT
@@ -151,11 +158,70 @@ func (d *delivery) dkimSigned(ctx context.Context, domain string) string {
 		return ""
 	}
 	for _, v := range verifs {
-		if v.Err == nil && signs(v.Domain, domain) {
+		if v.Err == nil && signs(v.Domain, domain) && coversThread(v.HeaderKeys, d.rawHeader) {
 			return "DKIM signature (" + strings.ToLower(v.Domain) + ")"
 		}
 	}
 	return ""
+}
+
+// threadFields are the fields that say what a mail is and which ticket it
+// acts on. A signature proves an agent's mail only when it covers each of
+// them the mail has, and the mail has each at most once: else the agent's
+// signed "#close" for one ticket could be sent again, with a Subject or
+// References of another ticket above the signed ones, and act there (the
+// Message-ID makes a resend of the mail as signed a duplicate).
+var threadFields = []string{"from", "subject", "message-id", "in-reply-to", "references"}
+
+func coversThread(signed []string, header map[string]int) bool {
+	covered := map[string]bool{}
+	for _, k := range signed {
+		covered[strings.ToLower(strings.TrimSpace(k))] = true
+	}
+	if !covered["from"] || !covered["message-id"] {
+		return false
+	}
+	for _, f := range threadFields {
+		if n := header[f]; n > 1 || (n == 1 && !covered[f]) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHeader counts the fields of raw's header, by lower-case name, when
+// the header is plain: every line up to the first empty one is a field
+// ("Name: value") or the folded continuation of one. A line of only blanks,
+// a line without a colon, or no empty line at all is read one way by our
+// parser (which ends the header there, or skips the line) and another by a
+// DKIM verifier (which reads on): such a mail proves no one.
+func plainHeader(raw []byte) (map[string]int, bool) {
+	fields := map[string]int{}
+	for pos := 0; pos < len(raw); {
+		end := bytes.IndexByte(raw[pos:], '\n')
+		if end < 0 {
+			return nil, false // no body, no empty line
+		}
+		line := bytes.TrimSuffix(raw[pos:pos+end], []byte("\r"))
+		pos += end + 1
+		switch {
+		case len(line) == 0:
+			return fields, len(fields) > 0
+		case len(bytes.Trim(line, " \t")) == 0:
+			return nil, false
+		case line[0] == ' ' || line[0] == '\t':
+			if len(fields) == 0 {
+				return nil, false
+			}
+		default:
+			name, _, ok := bytes.Cut(line, []byte(":"))
+			if !ok || len(name) == 0 || bytes.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r > '~' }) {
+				return nil, false
+			}
+			fields[strings.ToLower(string(name))]++
+		}
+	}
+	return nil, false
 }
 
 func domainOf(addr string) string {

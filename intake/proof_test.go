@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -243,5 +244,61 @@ func TestAuthResultsOverIMAP(t *testing.T) {
 	}
 	if !deliver(number, 2, forgedResults) {
 		t.Fatal("the provider's topmost Authentication-Results did not prove Ken's mail")
+	}
+}
+
+// TestDKIMProofNeedsAPlainHeader: our parser ends a header at a line of
+// only blanks (or skips a line without a colon) where a DKIM verifier
+// reads on, taking what follows for unsigned header fields. A line that
+// the verifier ignores would then be our body, whose commands run: a
+// signed mail of Ken's (or of anyone at his domain) with " " and "#close"
+// put in above its blank line still verified, and closed the ticket. Such
+// a header proves no one; nor does a signature that leaves the Subject or
+// the threading fields unsigned, or a second Subject above the signed one
+// (an old signed "#close" of Ken's sent again to act on another ticket).
+func TestDKIMProofNeedsAPlainHeader(t *testing.T) {
+	var zone keys
+	bank := zone.add(t, "s1._domainkey.bank.example")
+	r := newRig(t, nil, func(o *intake.Options, _ *listener.Config) { o.AgentMail.LookupTXT = zone.lookup })
+	number, _ := r.open()
+	closed := func() bool { return r.Ticket(number).Status == ticket.StatusClosed }
+	// Mallory has an account at Ken's domain and one mail of hers signed
+	// by it. Above its signed fields she writes Ken's From and the ticket's
+	// Subject, then a line our parser ends the header at, then #close.
+	for i, hide := range []string{" \r\n", "\t\r\n", "X-A: b\r\n \r\n"} {
+		hers := sign(t, intaketest.Mail("Mallory <mallory@bank.example>", "friend@elsewhere.example",
+			fmt.Sprintf("lunch %d", i), "see you at noon"), "bank.example", bank)
+		sig, rest, _ := strings.Cut(hers, "\r\nFrom: ")
+		raw := sig + "\r\nFrom: Ken Jay <ken.jay@bank.example>\r\nSubject: Re: [#" + number + "] entire mobile online banking is down\r\n" +
+			hide + "#close\r\nFrom: " + rest
+		r.MustSend("mallory@bank.example", []string{"outage@bank.example"}, raw)
+		if closed() {
+			t.Fatalf("case %d: a #close hidden below a line the parser ends the header at ran as Ken's", i)
+		}
+	}
+
+	// The Subject must be signed, and read where it was signed.
+	other, _ := r.open()
+	closeOther := intaketest.Mail("Ken Jay <ken.jay@bank.example>", "outage@bank.example",
+		"Re: [#"+number+"] entire mobile online banking is down", "#close\nclosing it")
+	resent := prepend(sign(t, closeOther, "bank.example", bank), "Subject: Re: [#"+other+"] entire mobile online banking is down")
+	r.MustSend("ken.jay@bank.example", []string{"outage@bank.example"}, resent)
+	if r.Ticket(other).Status == ticket.StatusClosed || closed() {
+		t.Fatal("a signed #close sent again under a second Subject ran")
+	}
+	var b bytes.Buffer
+	if err := dkim.Sign(&b, strings.NewReader(closeOther), &dkim.SignOptions{Domain: "bank.example", Selector: "s1", Signer: bank,
+		HeaderKeys: []string{"From", "Message-ID"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.MustSend("ken.jay@bank.example", []string{"outage@bank.example"}, b.String())
+	if closed() {
+		t.Fatal("a signature that leaves the Subject unsigned proved Ken's #close")
+	}
+	// The same mail, plainly signed, is Ken's.
+	r.MustSend("ken.jay@bank.example", []string{"outage@bank.example"}, sign(t,
+		strings.Replace(closeOther, "Message-ID: <", "Message-ID: <plain-", 1), "bank.example", bank))
+	if !closed() {
+		t.Fatal("Ken's plainly signed #close did not run")
 	}
 }
