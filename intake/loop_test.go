@@ -2,6 +2,8 @@ package intake_test
 
 import (
 	"fmt"
+	"github.com/postdesk/postdesk/intake"
+	"github.com/postdesk/postdesk/intake/listener"
 	"strings"
 	"testing"
 
@@ -22,9 +24,10 @@ func botMail(from, number string, i int) string {
 // that bounces back, a script). Its mail is not proven to be the agent's,
 // so each one used to get an "unauthenticated" answer, which it answered
 // again: the per-recipient cap of 10 an hour only slowed the loop. The
-// loop now stops within five exchanges: the address is muted on the ticket,
-// the agents are told in an internal note, and later mail from it is kept
-// but answered no more.
+// loop now stops within five exchanges: the address is muted on the ticket
+// (it gets no more answers there; as an agent's address it still gets the
+// alerts), the agents are told in an internal note, and later mail from it
+// is kept but changes nothing.
 func TestLoopWithABotStopsOnTheTicket(t *testing.T) {
 	r := newAnsweringRig(t)
 	number, _ := r.open()
@@ -36,16 +39,27 @@ func TestLoopWithABotStopsOnTheTicket(t *testing.T) {
 	if toKen() == 0 {
 		t.Fatal("Ken was not alerted of the new ticket")
 	}
+	answers := func() int {
+		return r.Count(`SELECT count(*) FROM outbound_mails WHERE ticket_id = $1 AND recipient = $2
+			AND template = 'agent_unauthenticated'`, tk.ID, ken)
+	}
 	var mails []string
+	sent := 0
 	for i := range 12 {
 		raw := botMail("Ken Jay <"+ken+">", number, i)
 		mails = append(mails, raw)
 		r.MustSend(ken, []string{"outage@bank.example"}, raw)
+		if i == 7 {
+			sent = toKen()
+		}
 	}
-	// The alert of the new ticket, then one answer per bot mail until the
-	// fifth quick answer in a row mutes the address.
-	if n := toKen(); n > ticket.LoopExchanges {
-		t.Errorf("%d notices went to %s in the loop; it must stop within %d exchanges", n, ken, ticket.LoopExchanges)
+	// One answer per bot mail until the fifth quick answer in a row mutes
+	// the address: the loop stops within five exchanges.
+	if n := answers(); n >= ticket.LoopExchanges {
+		t.Errorf("%d answers went to %s in the loop; it must stop within %d exchanges", n, ken, ticket.LoopExchanges)
+	}
+	if n := toKen(); n != sent {
+		t.Errorf("the bot's mails after the mute still caused %d notices to %s", n-sent, ken)
 	}
 	var muted []ticket.Event
 	for _, e := range r.events(number) {
@@ -97,5 +111,49 @@ func TestQuickPeopleAreNotMuted(t *testing.T) {
 	}
 	if r.Ticket(number).IsMuted(ken) {
 		t.Errorf("%s muted after %d quick answers, a slow one, and %d quick ones", ken, ticket.LoopExchanges-1, ticket.LoopExchanges-1)
+	}
+}
+
+// TestManyMailsAfterOneNoticeAreOneExchange: a customer who sends five
+// mails within a minute of one notice (one per file, say) answered one
+// notice, not five: they are not muted.
+func TestManyMailsAfterOneNoticeAreOneExchange(t *testing.T) {
+	r := newAnsweringRig(t)
+	number, _ := r.open() // Jane's acknowledgement is the notice
+	for i := range 2 * ticket.LoopExchanges {
+		raw := intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example",
+			"Re: [#"+number+"] entire mobile online banking is down", fmt.Sprintf("screenshot %d attached", i))
+		r.MustSend("jane@user.com", []string{"outage@bank.example"}, raw)
+		if in := r.Inbound(intaketest.MessageID(raw)); in.Outcome != "follow_up" {
+			t.Fatalf("mail %d: %s (%s)", i, in.Outcome, in.Reason)
+		}
+	}
+	if r.Ticket(number).IsMuted("jane@user.com") {
+		t.Error("Jane was muted for writing several mails after one notice")
+	}
+}
+
+// TestForgeriesDoNotMuteTheAgent: five forged mails in Ken's name within
+// a minute make his address look like a loop on the ticket; that mutes the
+// answers to the forgeries, not Ken: his proven mail still acts, and he
+// still hears of the ticket.
+func TestForgeriesDoNotMuteTheAgent(t *testing.T) {
+	var zone keys
+	bank := zone.add(t, "s1._domainkey.bank.example")
+	store, _ := notifyingStore(t)
+	r := newRig(t, store, func(o *intake.Options, _ *listener.Config) { o.AgentMail.LookupTXT = zone.lookup })
+	number, _ := r.open()
+	const ken = "ken.jay@bank.example"
+	for i := range 2 * ticket.LoopExchanges {
+		r.MustSend("mallory@evil.example", []string{"outage@bank.example"}, botMail("Ken Jay <"+ken+">", number, i))
+	}
+	if !r.Ticket(number).IsMuted(ken) {
+		t.Fatal("the forgeries did not make a loop (the test needs one)")
+	}
+	proven := sign(t, intaketest.Mail("Ken Jay <"+ken+">", "outage@bank.example",
+		"Re: [#"+number+"] entire mobile online banking is down", "#close\nall fixed"), "bank.example", bank)
+	r.MustSend(ken, []string{"outage@bank.example"}, proven)
+	if in := r.Inbound(intaketest.MessageID(proven)); in.Outcome != "follow_up" || r.Ticket(number).Status != ticket.StatusClosed {
+		t.Fatalf("Ken's signed #close after the mute: %s (%s), status %s", in.Outcome, in.Reason, r.Ticket(number).Status)
 	}
 }

@@ -67,24 +67,32 @@ func (d *delivery) followUp(ctx context.Context, th threading) (Result, error) {
 	tk := th.ticket
 	d.res.TicketNumber, d.res.Rule = tk.Number, th.rule
 	from := d.msg.From
-	// A correspondent that answers each of our notices within moments is a
-	// machine in a loop with us: after a few such exchanges it is muted on
-	// the ticket (the agents are told), and the mail that completed the
-	// run and all that follows are kept but change nothing.
-	ex, err := d.tx.CountExchange(ctx, tk, from.Address)
-	if err != nil {
-		return d.res, err
-	}
-	if ex.Muted {
-		d.res.Outcome, d.res.Reason = OutcomeIgnored, fmt.Sprintf("%s is muted on ticket %s (mail loop)", from.Address, tk.Number)
-		return d.res, d.finish(ctx, tk.ID)
-	}
 	agent, err := d.agentByEmail(ctx, from.Address)
 	if err != nil {
 		return d.res, err
 	}
+	var how string
 	if agent != nil {
-		if how := d.authenticated(ctx, *agent, th); how != "" {
+		how = d.authenticated(ctx, *agent, th)
+	}
+	// A correspondent that answers each of our notices within moments is a
+	// machine in a loop with us: after a few such exchanges it is muted on
+	// the ticket (the agents are told), and the mail that completed the
+	// run and all that follows are kept but change nothing. An agent's
+	// proven mail is never counted nor held: a forger who makes an agent's
+	// address look like a loop mutes only the answers to the forgeries.
+	if how == "" {
+		ex, err := d.tx.CountExchange(ctx, tk, from.Address)
+		if err != nil {
+			return d.res, err
+		}
+		if ex.Muted {
+			d.res.Outcome, d.res.Reason = OutcomeIgnored, fmt.Sprintf("%s is muted on ticket %s (mail loop)", from.Address, tk.Number)
+			return d.res, d.finish(ctx, tk.ID)
+		}
+	}
+	if agent != nil {
+		if how != "" {
 			return d.agentMail(ctx, tk, *agent, how)
 		}
 		return d.unverifiedMail(ctx, tk, *agent)

@@ -9,6 +9,9 @@ CREATE TABLE mail_loops (
     ticket_id  bigint      NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
     address    text        NOT NULL CHECK (address <> '' AND address = lower(address)),
     streak     integer     NOT NULL DEFAULT 0,
+    -- when the notice last counted as answered went out: each notice
+    -- counts once, however many mails follow it
+    answered   timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
     muted_at   timestamptz,
     PRIMARY KEY (ticket_id, address)

@@ -45,17 +45,24 @@ func (t *Tx) CountExchange(ctx context.Context, tk *Ticket, addr string) (Exchan
 	// The last notice to the address about the ticket, at the later of
 	// when it was queued and when it was handed to the relay: a bot
 	// answers what it received.
+	// A quick mail after a notice already answered (a customer sending
+	// five mails in a minute, one per file) is no new exchange: each notice
+	// counts once.
 	var ex Exchange
 	err := t.tx.QueryRow(ctx, `
 		WITH last AS (
 		    SELECT max(greatest(created_at, coalesce(sent_at, created_at))) AS at
 		      FROM outbound_mails
-		     WHERE ticket_id = $1 AND lower(recipient) = $2 AND state IN ('pending', 'sent'))
-		INSERT INTO mail_loops AS l (ticket_id, address, streak, updated_at)
-		SELECT $1, $2, CASE WHEN last.at > clock_timestamp() - $3::interval THEN 1 ELSE 0 END, clock_timestamp()
-		  FROM last
+		     WHERE ticket_id = $1 AND lower(recipient) = $2 AND state IN ('pending', 'sent')),
+		quick AS (SELECT CASE WHEN at > clock_timestamp() - $3::interval THEN at END AS at FROM last)
+		INSERT INTO mail_loops AS l (ticket_id, address, streak, answered, updated_at)
+		SELECT $1, $2, CASE WHEN quick.at IS NULL THEN 0 ELSE 1 END, quick.at, clock_timestamp()
+		  FROM quick
 		ON CONFLICT (ticket_id, address) DO UPDATE
-		   SET streak = CASE WHEN EXCLUDED.streak = 1 THEN l.streak + 1 ELSE 0 END,
+		   SET streak = CASE WHEN EXCLUDED.answered IS NULL THEN 0
+		                     WHEN l.answered IS NULL OR EXCLUDED.answered > l.answered THEN l.streak + 1
+		                     ELSE l.streak END,
+		       answered = coalesce(EXCLUDED.answered, l.answered),
 		       updated_at = EXCLUDED.updated_at
 		RETURNING streak`, tk.ID, addr, LoopAnswerWithin.String()).Scan(&ex.Streak)
 	if err != nil {

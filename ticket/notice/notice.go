@@ -170,13 +170,16 @@ func (p *Planner) plan(ctx context.Context, q ticket.Querier, changes []ticket.C
 		}
 		out = append(out, planned...)
 	}
-	// An address muted on a ticket (the loop guard) hears nothing more of
-	// it, whatever the change.
+	// An address muted on a ticket (the loop guard) gets no more answers to
+	// its mail and, on the customer's side, no notices about the ticket. An
+	// agent's alerts still come: a loop of forgeries in an agent's name
+	// must not cut the agent off the ticket.
 	kept := out[:0]
 	for _, nt := range out {
-		if !nt.Ticket.IsMuted(nt.To.Email) {
-			kept = append(kept, nt)
+		if nt.Ticket.IsMuted(nt.To.Email) && (nt.Direct || !nt.To.IsAgent()) {
+			continue
 		}
+		kept = append(kept, nt)
 	}
 	return kept, nil
 }
