@@ -202,7 +202,10 @@ func (p *Processor) Deliver(ctx context.Context, env Envelope, raw []byte) (Resu
 	msg, perr := parse.Parse(raw)
 	var res Result
 	var err error
-	if p.group != nil {
+	// A big mail goes alone: its bytes are streamed by COPY
+	// (ticket.StageBytes), which a shared transaction cannot do, and it
+	// would hold up the small mails of its group.
+	if p.group != nil && len(raw) <= ticket.StreamAbove {
 		res, err = p.group.Do(ctx, arrival{env: env, raw: raw, msg: msg, perr: perr})
 	} else {
 		res, err = p.deliverAlone(ctx, env, raw, msg, perr)

@@ -28,11 +28,20 @@ const StreamAbove = 1 << 20
 
 // StageBytes puts b, alone, into StageTable, by COPY in its binary format
 // straight from b.
+//
+// It needs the transaction's own connection: a transaction shared by a
+// group of mails (intake/groupcommit) has none, so big mails are delivered
+// alone. TRUNCATE, not DELETE, empties the table of the value staged last:
+// a temporary table is never vacuumed, and a deleted value would keep its
+// space as long as the connection lives.
 func (t *Tx) StageBytes(ctx context.Context, b []byte) error {
+	if t.tx.Conn() == nil {
+		return fmt.Errorf("ticket: stage %d bytes: %w: the transaction has no connection of its own", len(b), ErrInvalid)
+	}
 	if _, err := t.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+StageTable+` (value bytea NOT NULL)`); err != nil {
 		return fmt.Errorf("ticket: stage %d bytes: %w", len(b), err)
 	}
-	if _, err := t.tx.Exec(ctx, `DELETE FROM `+StageTable); err != nil {
+	if _, err := t.tx.Exec(ctx, `TRUNCATE `+StageTable); err != nil {
 		return fmt.Errorf("ticket: stage %d bytes: %w", len(b), err)
 	}
 	if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, copyBinaryRow(b),
