@@ -52,7 +52,8 @@ func TestMachineFlaggedMailOpensATicketUnanswered(t *testing.T) {
 	// is a Google Group adds List-Id and Precedence: list to every
 	// customer's mail): a ticket, no answer.
 	list := intaketest.Mail("Ann <ann@user.com>", "support@bank.example", "card blocked",
-		"my card was blocked", "List-Id: <support.bank.example>", "Precedence: list")
+		"my card was blocked", "List-Id: <support.bank.example>", "Precedence: list",
+		"List-Post: <mailto:support@bank.example>", "List-Unsubscribe: <mailto:support+unsubscribe@bank.example>")
 	r.MustSend("ann@user.com", []string{"support@bank.example"}, list)
 	if in := r.Inbound(intaketest.MessageID(list)); in.Outcome != "new_ticket" {
 		t.Fatalf("list mail: %s (%s), want a new ticket", in.Outcome, in.Reason)
@@ -101,6 +102,9 @@ func TestAutoRepliesAndBouncesStillOpenNothing(t *testing.T) {
 			"Abwesenheitsnotiz: Ihre Anfrage", "bis Montag nicht im Büro", "Precedence: bulk"), "ignored", "auto-reply"},
 		{"newsletter", intaketest.Mail("News <news@shop.example>", "support@bank.example", "Our offers", "buy",
 			"Precedence: bulk", "List-Id: <offers.shop.example>"), "quarantined", "bulk mail (Precedence: bulk)"},
+		{"newsletter without Precedence", intaketest.Mail("Shop <news@shop.example>", "support@bank.example", "Deals",
+			"buy", "List-Id: <deals.shop.example>", "List-Unsubscribe: <https://shop.example/u>", "Auto-Submitted: auto-generated"),
+			"quarantined", "bulk mail (List-Unsubscribe without List-Post)"},
 		{"unsubscribe report", intaketest.Mail("Apple <noreply@apple.example>", "support@bank.example",
 			"unsubscribe", "unsubscribe", "X-Apple-Unsubscribe: true"), "quarantined", "feedback report (X-Apple-Unsubscribe: true)"},
 	} {

@@ -103,7 +103,7 @@ func autoReplyHeader(m *Message) string {
 // machineFlag names the header by which a machine flagged the mail as not
 // written by a person for a person (RFC 3834 §2: do not answer it
 // automatically), or says "". Bulk is true for mass mail (Precedence: bulk
-// or junk, List-Unsubscribe without a list): newsletters and marketing.
+// or junk, List-Unsubscribe without List-Post): newsletters and marketing.
 // Mail a list or a server passed on is flagged but not bulk: a support
 // address that is a Google Group delivers every customer's mail with
 // List-Id and Precedence: list. Exchange's inbox-rule markers count here,
@@ -115,6 +115,11 @@ func machineFlag(m *Message) (signal string, bulk bool) {
 	case "bulk", "junk":
 		return "Precedence: " + m.Precedence, true
 	}
+	// A list one can leave but not write to is a newsletter, whatever else
+	// it says; a discussion list (a Google Group) has a List-Post.
+	if post := strings.TrimSpace(h.Get("List-Post")); m.ListUnsubscribe != "" && (post == "" || strings.EqualFold(post, "NO")) {
+		return "List-Unsubscribe without List-Post", true
+	}
 	if as := strings.ToLower(strings.TrimSpace(m.AutoSubmitted)); as != "" && !strings.HasPrefix(as, "no") {
 		return "Auto-Submitted: " + m.AutoSubmitted, false
 	}
@@ -123,8 +128,6 @@ func machineFlag(m *Message) (signal string, bulk bool) {
 		return "Precedence: " + m.Precedence, false
 	case m.ListID != "":
 		return "List-Id: " + m.ListID, false
-	case m.ListUnsubscribe != "":
-		return "List-Unsubscribe", true
 	case strings.Contains(strings.ToLower(h.Get("X-Auto-Response-Suppress")), "all") && h.Has("X-MS-Exchange-Inbox-Rules-Loop"):
 		return "X-MS-Exchange-Inbox-Rules-Loop", false
 	case strings.Contains(h.Get("X-MS-Exchange-Generated-Message-Source"), "Mailbox Rules Agent"):
