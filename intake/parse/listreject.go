@@ -29,14 +29,18 @@ var (
 	listHeld = regexp.MustCompile(`being held|held for|awaits? (the )?moderator|moderator approval|pending (moderator|approval)|requires approval`)
 )
 
-// listHeaders are fields only list managers write.
+// listHeaders are fields only list managers write (not X-Loop, which
+// ticket systems and filters write too).
 var listHeaders = []string{"List-Id", "X-Mailman-Version", "X-BeenThere", "X-MLServer", "X-ML-Name", "X-LSV-ListID",
-	"X-Sympa-To", "X-Listname", "X-Loop", "X-List-Administrivia"}
+	"X-Sympa-To", "X-Listname", "X-List-Administrivia"}
 
 // listManagerMail reports mail that a list manager wrote itself: Mailman's
-// X-List-Administrivia, or a sender that is list software or a list's
-// administrative address in mail that carries list headers. It runs on
-// every mail, so the common case (no list header) costs a glance at each
+// X-List-Administrivia, a sender that is list software, or a list's
+// administrative address of the list's own domain in mail that carries
+// list headers and says a machine sent it (Auto-Submitted, a null
+// Return-Path). A person's mail that a list passed on has list headers
+// too, and "web-admin@" is a person's address as often as a list's. It runs
+// on every mail, so the common case (no list header) costs a glance at each
 // field's first letter.
 func listManagerMail(m *Message) bool {
 	local, _, _ := strings.Cut(m.From.Address, "@")
@@ -59,7 +63,23 @@ func listManagerMail(m *Message) bool {
 			return true
 		}
 	}
-	return listed && listAdminAffix.MatchString(local)
+	if !listed || !listAdminAffix.MatchString(local) {
+		return false
+	}
+	as := strings.ToLower(strings.TrimSpace(m.AutoSubmitted))
+	machine := (as != "" && !strings.HasPrefix(as, "no")) || strings.TrimSpace(m.Header.Get("Return-Path")) == "<>"
+	return machine && ofList(m)
+}
+
+// ofList reports whether the sender's domain is the list's: the domain
+// part of List-Id (<name.lists.example.org>) ends with it.
+func ofList(m *Message) bool {
+	_, domain, _ := strings.Cut(strings.ToLower(m.From.Address), "@")
+	id := strings.ToLower(strings.Trim(strings.TrimSpace(m.ListID), "<>"))
+	if i := strings.LastIndexByte(id, '<'); i >= 0 { // "Description <name.domain>"
+		id = strings.TrimRight(id[i+1:], ">")
+	}
+	return domain != "" && (id == domain || strings.HasSuffix(id, "."+domain))
 }
 
 // listRejection returns the delivery failure a list manager's notice
