@@ -114,10 +114,12 @@ func (r *reservation) release() {
 }
 
 // readMail reads a mail's data into one buffer of its size, keeping the
-// reservation at memoryPerByte times what has been read. A mail that
-// declared its SIZE is read into a buffer of that size (it grows only if
-// the client said too little); one that did not is read in chunks, joined
-// at the end, so that no buffer of twice its size is ever held.
+// reservation at memoryPerByte times what has been read (and the next
+// chunk): a client that declares a big SIZE and then trickles its data
+// holds only what it has sent. A mail that declared its SIZE is read into a
+// buffer of that size (pages not yet written cost no memory; it grows only
+// if the client said too little); one that did not is read in chunks,
+// joined at the end, so that no buffer of twice its size is ever held.
 func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error) {
 	if declared <= 0 {
 		return readChunks(r, res)
@@ -125,24 +127,20 @@ func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error
 	// A SIZE is an estimate (line ends counted before they become CR LF,
 	// the CR LF put before the final dot): room for a little more, so
 	// that an honest client's mail is never copied into a bigger buffer.
-	// Pages of the room that are not written cost no memory.
 	n := min(declared, max)
 	n += n/32 + 4<<10
-	if !res.grow(n) {
-		return nil, errBudget
-	}
 	buf := make([]byte, 0, n)
 	for {
 		if len(buf) == cap(buf) {
-			next := 2 * int64(cap(buf))
-			if !res.grow(next) {
-				return nil, errBudget
-			}
-			bigger := make([]byte, len(buf), next)
+			bigger := make([]byte, len(buf), 2*cap(buf))
 			copy(bigger, buf)
 			buf = bigger
 		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
+		window := min(cap(buf), len(buf)+chunkSize)
+		if !res.grow(int64(window)) {
+			return nil, errBudget
+		}
+		m, err := r.Read(buf[len(buf):window])
 		buf = buf[:len(buf)+m]
 		if errors.Is(err, io.EOF) {
 			return buf, nil
@@ -151,6 +149,12 @@ func readMail(r io.Reader, declared, max int64, res *reservation) ([]byte, error
 			return buf, err
 		}
 	}
+}
+
+// maxReservation is what one mail of at most max bytes may hold of the
+// budget: its size with the room readMail adds, and a chunk.
+func maxReservation(max int64) int64 {
+	return memoryPerByte * (max + max/32 + 4<<10 + chunkSize)
 }
 
 // chunkSize is the piece a mail without SIZE is read in.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -18,7 +19,7 @@ import (
 // sent; the sender retries and is served once the first mail is stored.
 // Without the budget, five 20 MiB mails at once took 5 GB.
 func TestMemoryBudgetPushesBack(t *testing.T) {
-	const budget = 4 << 20 // with 4 bytes per byte of mail: 1 MiB of mail at once
+	const budget = 6 << 20 // with 4 bytes per byte of mail: 1.5 MiB of mail at once
 	r := intaketest.New(t, nil, func(_ *intake.Options, lc *listener.Config) {
 		lc.MaxMessageBytes, lc.MemoryBudget = 1<<20, budget
 	})
@@ -26,9 +27,10 @@ func TestMemoryBudgetPushesBack(t *testing.T) {
 		return intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example", subject,
 			strings.Repeat("customers are reporting a 404 error when browsing to online banking\n", n/69))
 	}
-	first, second := big("first", 600<<10), big("second", 600<<10)
+	first, second := big("first", 800<<10), big("second", 800<<10)
 
-	// The first mail is under way: declared and half sent.
+	// The first mail is under way: declared and mostly sent (the budget
+	// holds what has come, not what was declared).
 	a := r.Session("a.user.com")
 	if err := a.Mail("jane@user.com", &smtp.MailOptions{Size: int64(len(first))}); err != nil {
 		t.Fatal(err)
@@ -40,20 +42,30 @@ func TestMemoryBudgetPushesBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Write([]byte(first[:len(first)/2])); err != nil {
+	if _, err := w.Write([]byte(first[:len(first)*7/8])); err != nil {
 		t.Fatal(err)
 	}
 
-	// The second does not fit beside it.
+	// The second does not fit beside it, once the listener has read what
+	// the first sent (it reads as the bytes come: ask until it has).
 	b := r.Session("b.user.com")
-	err = b.Mail("jane@user.com", &smtp.MailOptions{Size: int64(len(second))})
 	var se *smtp.SMTPError
+	for i := 0; ; i++ {
+		err = b.Mail("jane@user.com", &smtp.MailOptions{Size: int64(len(second))})
+		if err != nil || i == 200 {
+			break
+		}
+		if err := b.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != (smtp.EnhancedCode{4, 3, 1}) {
 		t.Fatalf("MAIL FROM of a mail that does not fit: %v, want 451 4.3.1", err)
 	}
 
 	// The first is stored; then the second fits.
-	if _, err := w.Write([]byte(first[len(first)/2:])); err != nil {
+	if _, err := w.Write([]byte(first[len(first)*7/8:])); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -92,8 +104,13 @@ func TestMemoryBudgetWithoutSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ow.Write([]byte("From: jane@user.com\r\n")); err != nil {
+	if _, err := ow.Write([]byte("From: jane@user.com\r\n" + strings.Repeat("x", 76) + "\r\n")); err != nil {
 		t.Fatal(err)
+	}
+	for range (5 << 20) / 2 / 80 {
+		if _, err := ow.Write([]byte(strings.Repeat("x", 78) + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := r.Session("a.user.com")
 	if err := c.Mail("jane@user.com", nil); err != nil {
@@ -132,5 +149,50 @@ func TestMemoryBudgetWithoutSize(t *testing.T) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatalf("a small mail after the 451: %v", err)
+	}
+}
+
+// TestDeclaredSizeHoldsOnlyWhatCame: a client that declares the largest
+// SIZE and then trickles its data holds the budget for what it has sent,
+// not for what it declared: three such sessions do not keep a normal mail
+// out.
+func TestDeclaredSizeHoldsOnlyWhatCame(t *testing.T) {
+	r := intaketest.New(t, nil, func(_ *intake.Options, lc *listener.Config) {
+		lc.MaxMessageBytes, lc.MemoryBudget = 4<<20, 20<<20
+	})
+	for range 3 {
+		c := r.Session("slow.user.com")
+		if err := c.Mail("jane@user.com", &smtp.MailOptions{Size: 4 << 20}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt("outage@bank.example", nil); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("From: jane@user.com\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := intaketest.Mail("Jane Doe <jane@user.com>", "outage@bank.example", "normal",
+		strings.Repeat("customers are reporting a 404 error when browsing to online banking\n", (1<<20)/69))
+	c := r.Session("mx.user.com")
+	if err := c.Mail("jane@user.com", &smtp.MailOptions{Size: int64(len(raw))}); err != nil {
+		t.Fatalf("MAIL FROM beside three trickling sessions: %v", err)
+	}
+	if err := c.Rcpt("outage@bank.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("a normal mail beside three trickling sessions: %v", err)
 	}
 }

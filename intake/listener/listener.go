@@ -154,7 +154,7 @@ func New(in Inbound, cfg Config) *Listener {
 	}
 	if cfg.MemoryBudget > 0 {
 		// Room for one mail of the largest size, or it could never come in.
-		cfg.MemoryBudget = max(cfg.MemoryBudget, memoryPerByte*cfg.MaxMessageBytes)
+		cfg.MemoryBudget = max(cfg.MemoryBudget, maxReservation(cfg.MaxMessageBytes))
 	}
 	if cfg.DeliverTimeout <= 0 {
 		cfg.DeliverTimeout = time.Minute

@@ -96,7 +96,7 @@ func TestProblems(t *testing.T) {
 		{"bad listen address", map[string]string{"listen": "listen:\n  smtp: 2525\n"},
 			"listen.smtp", "want host:port"},
 		{"memory budget too small", map[string]string{"listen": "listen:\n  smtp: :2525\n  max_message_size: 25MiB\n  memory_budget: 50MiB\n"},
-			"listen.memory_budget", "must be at least 4 × max_message_size (100MiB), the memory one mail of that size takes, got 50MiB"},
+			"listen.memory_budget", "must be at least 5 × max_message_size (125MiB), the memory one mail of that size may take, got 50MiB"},
 		{"bad size", map[string]string{"listen": "listen:\n  smtp: :2525\n  max_message_size: 25 megs\n"},
 			"listen.max_message_size", `invalid size "25 megs"`},
 		{"cert without key", map[string]string{"listen": "listen:\n  smtp: :2525\n  tls_cert: /etc/hostname\n"},

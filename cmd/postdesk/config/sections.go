@@ -115,10 +115,10 @@ func (d *decoder) listen(o *object, domain string) Listen {
 	}
 	l.MemoryBudget = o.size("memory_budget", max(16*l.MaxMessageSize, 256<<20))
 	// A mail costs about four times its size while it is taken in (see
-	// intake/listener/budget.go): the largest one must fit.
-	if o.has("memory_budget") && l.MemoryBudget < 4*l.MaxMessageSize {
-		o.errf("memory_budget", "must be at least 4 × max_message_size (%s), the memory one mail of that size takes, got %s",
-			sizeWords(4*l.MaxMessageSize), sizeWords(l.MemoryBudget))
+	// intake/listener/budget.go), with some room: the largest one must fit.
+	if o.has("memory_budget") && l.MemoryBudget < 5*l.MaxMessageSize {
+		o.errf("memory_budget", "must be at least 5 × max_message_size (%s), the memory one mail of that size may take, got %s",
+			sizeWords(5*l.MaxMessageSize), sizeWords(l.MemoryBudget))
 	}
 	// read_timeout is idle_timeout's older name.
 	if o.has("read_timeout") {
