@@ -32,11 +32,11 @@ func cmdInspect(_ context.Context, a *app, args []string) int {
 			code = 1
 			continue
 		}
-		// The parser holds the mail, its working copy and the decoded
-		// parts, about two and a half times the mail at most: keep the heap near
+		// The parser holds the mail (its line ends normalised in place)
+		// and the decoded parts, under twice the mail: keep the heap near
 		// that rather than let it double again before the collector runs.
-		debug.SetMemoryLimit(int64(len(raw))*9/4 + 8<<20)
-		msg, err := parse.Parse(raw)
+		debug.SetMemoryLimit(int64(len(raw))*2 + 8<<20)
+		msg, err := parse.ParseOwned(raw) // raw is not needed afterwards
 		if err != nil {
 			fmt.Fprintf(a.stderr, "postdesk: %s: %v\n", file, err)
 			code = 1

@@ -339,6 +339,9 @@ func (p *parser) decodedBody(e *entity) []byte {
 // normalisation took away. Parts sent as binary or 8bit data are content
 // byte for byte; a PNG's signature holds a CR LF.
 func (p *parser) wireBody(e *entity) []byte {
+	if p.owned {
+		return p.ownedWireBody(e)
+	}
 	if p.raw == nil {
 		return e.body
 	}
@@ -370,4 +373,28 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "..."
+}
+
+// ownedWireBody is wireBody after ParseOwned: the normalised bytes of e's
+// body with the CRs taken out put back.
+func (p *parser) ownedWireBody(e *entity) []byte {
+	start := p.dataAt + e.bodyAt
+	end := start + len(e.body)
+	if start < 0 || end > len(p.norm) {
+		return e.body
+	}
+	first, last := sort.SearchInts(p.crlf, start), sort.SearchInts(p.crlf, end)
+	out := make([]byte, 0, end-start+last-first)
+	at := start
+	for _, lf := range p.crlf[first:last] {
+		out = append(append(out, p.norm[at:lf]...), '\r')
+		at = lf
+	}
+	out = append(out, p.norm[at:end]...)
+	// A lone CR that was a line end is a CR again. Offsets move by the CRs
+	// put back before them.
+	for _, cr := range p.crs[sort.SearchInts(p.crs, start):sort.SearchInts(p.crs, end)] {
+		out[cr-start+sort.SearchInts(p.crlf[first:last], cr)] = '\r'
+	}
+	return out
 }

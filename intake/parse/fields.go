@@ -34,7 +34,10 @@ func (p *parser) fillHeaderFields(m *Message, raw []byte) {
 
 	m.MessageID = messageID(h.Get("Message-ID"))
 	if m.MessageID == "" {
-		m.MessageID = syntheticID(raw)
+		m.MessageID = p.synthetic
+		if !p.owned {
+			m.MessageID = syntheticID(raw)
+		}
 		m.SyntheticID = true
 	}
 	m.InReplyTo = idList(h.Values("In-Reply-To"))

@@ -129,6 +129,18 @@ type Message struct {
 // the input is not a mail at all; malformed MIME yields a best-effort Message
 // with Problems filled in.
 func Parse(raw []byte) (msg *Message, err error) {
+	return parseMail(raw, false)
+}
+
+// ParseOwned is Parse for a caller that does not need raw afterwards (a
+// command that reads a file to show it): it normalises the line endings in
+// raw's own buffer instead of a copy, so that a mail of many megabytes is
+// not held twice. The Message is the one Parse returns.
+func ParseOwned(raw []byte) (*Message, error) {
+	return parseMail(raw, true)
+}
+
+func parseMail(raw []byte, owned bool) (msg *Message, err error) {
 	defer func() {
 		// Last line of defence: a bug must not take the intake down. The
 		// message then goes to the refused-mail store with this error.
@@ -140,9 +152,19 @@ func Parse(raw []byte) (msg *Message, err error) {
 		return nil, fmt.Errorf("%w: empty input", ErrNotMail)
 	}
 	p := &parser{}
-	data := normalizeNewlines(raw)
-	if len(data) > 0 && len(raw) > 0 && &data[0] != &raw[0] {
-		p.raw = raw // line endings changed: keep the bytes as they came
+	var data []byte
+	if owned && bytes.IndexByte(raw, '\r') >= 0 {
+		// The bytes as they came are gone after this: what the header
+		// fields and wireBody need of them is kept first.
+		p.synthetic = syntheticID(raw)
+		data, p.crlf, p.crs = normalizeInPlace(raw)
+		p.norm, p.owned = data, true
+		raw = nil
+	} else {
+		data = normalizeNewlines(raw)
+		if len(data) > 0 && len(raw) > 0 && &data[0] != &raw[0] {
+			p.raw = raw // line endings changed: keep the bytes as they came
+		}
 	}
 	root, ok := p.parseTop(data)
 	if !ok {
@@ -175,6 +197,47 @@ type parser struct {
 	raw    []byte
 	dataAt int
 	crlf   []int
+	// owned: ParseOwned normalised the mail in place (norm); the bytes as
+	// they came are norm with a CR put back before each LF crlf lists, and
+	// synthetic is the Message-ID made of them.
+	owned     bool
+	norm      []byte
+	crs       []int // where a lone CR became an LF
+	synthetic string
+}
+
+// normalizeInPlace is normalizeNewlines done in b's own buffer, with where
+// the CRs of CR LF pairs were taken out (before the LF at each offset of
+// crlf in the result) and where a lone CR became an LF (crs).
+func normalizeInPlace(b []byte) (out []byte, crlf, crs []int) {
+	pairs := bytes.Count(b, []byte("\r\n"))
+	bareCR := bytes.Count(b, []byte("\r")) - pairs
+	bareLF := bytes.Count(b, []byte("\n")) - pairs
+	crIsNewline := bareCR > pairs+bareLF
+	crlf = make([]int, 0, pairs)
+	w := 0
+	for r := 0; r < len(b); {
+		i := bytes.IndexByte(b[r:], '\r')
+		if i < 0 {
+			w += copy(b[w:], b[r:])
+			break
+		}
+		w += copy(b[w:], b[r:r+i])
+		r += i
+		switch {
+		case r+1 < len(b) && b[r+1] == '\n':
+			crlf = append(crlf, w) // the LF that follows stays
+		case crIsNewline:
+			crs = append(crs, w)
+			b[w] = '\n'
+			w++
+		default:
+			b[w] = '\r'
+			w++
+		}
+		r++
+	}
+	return b[:w], crlf, crs
 }
 
 // maxProblems bounds the problem list: a mail with thousands of broken parts
