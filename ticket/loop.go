@@ -84,8 +84,9 @@ func (t *Tx) CountExchange(ctx context.Context, tk *Ticket, addr string) (Exchan
 	if _, err := t.Record(ctx, tk, Event{Actor: actor, Action: ActionMuted, New: addr, Detail: why}); err != nil {
 		return ex, err
 	}
-	note := Message{Body: fmt.Sprintf("Mail loop stopped: %s.\n\nNo notice about this ticket goes to %s any more; "+
-		"its further mail is kept (postdesk mail list --outcome ignored) but changes nothing. "+
-		"Write to %s yourself if a person is behind it.", why, addr, addr)}
+	note := Message{Body: fmt.Sprintf("Mail loop stopped: %s.\n\nNo answer and no customer notice about this ticket "+
+		"goes to %s any more (an agent's address still gets the agents' alerts); its further mail is kept "+
+		"(postdesk mail list --outcome ignored) but changes nothing. Write to %s yourself if a person is behind it.",
+		why, addr, addr)}
 	return ex, t.Apply(ctx, tk, actor, Op{Kind: OpNote, Message: &note})
 }
