@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/postdesk/postdesk/ticket"
@@ -16,11 +18,14 @@ func cmdTicket(ctx context.Context, a *app, args []string) int {
 		return ticketList(ctx, a, rest)
 	case "show":
 		return ticketShow(ctx, a, rest)
+	case "search":
+		return ticketSearch(ctx, a, rest)
 	}
 	if wc, ok := workCommands[sub]; ok {
 		return ticketWork(ctx, a, wc, rest)
 	}
-	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D]\n       postdesk ticket show NUMBER\n"+workUsage)
+	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D]\n       postdesk ticket show NUMBER\n"+
+		"       postdesk ticket search QUERY...\n"+workUsage)
 	if sub == "" {
 		return 2
 	}
@@ -93,6 +98,63 @@ func ticketShow(ctx context.Context, a *app, args []string) int {
 		return a.fail("no ticket numbered %s", fs.Arg(0))
 	}
 	if err != nil {
+		return a.fail("%v", err)
+	}
+	return 0
+}
+
+func ticketSearch(ctx context.Context, a *app, args []string) int {
+	fs := a.flags("ticket search", "QUERY...", "Search tickets by number, subject, message text and customer, best first. Words are\n"+
+		"matched as the web console matches them (\"a phrase\", or, -word), with from:ADDRESS, subject:WORD,\n"+
+		"status:STATUS and number:DIGITS.")
+	limit := fs.Int("limit", 20, "at most this many tickets")
+	asJSON := fs.Bool("json", false, "print the hits as JSON")
+	if !a.parse(fs, args) {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	q, err := ticket.ParseSearch(strings.Join(fs.Args(), " "))
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	store, _, err := a.openReadStore(ctx)
+	if err != nil {
+		return a.configOrFail(err)
+	}
+	defer store.Pool().Close()
+	hits, err := store.Search(ctx, ticket.SearchScope{All: true}, q, *limit)
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	marks := strings.NewReplacer(ticket.SnippetStart, "[", ticket.SnippetStop, "]", "\n", " ")
+	if *asJSON {
+		for i := range hits {
+			hits[i].Snippet = marks.Replace(hits[i].Snippet)
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(hits); err != nil {
+			return a.fail("%v", err)
+		}
+		return 0
+	}
+	if len(hits) == 0 {
+		fmt.Fprintln(a.stdout, "no ticket found")
+		return 0
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NUMBER\tSTATUS\tDEPARTMENT\tCUSTOMER\tUPDATED\tSUBJECT")
+	for _, h := range hits {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Number, h.Status, h.Department, h.CustomerEmail,
+			h.Updated.UTC().Format("2006-01-02 15:04Z"), h.Subject)
+		if h.Snippet != "" {
+			fmt.Fprintf(w, "\t\t\t\t\t  %s\n", marks.Replace(h.Snippet))
+		}
+	}
+	if err := w.Flush(); err != nil {
 		return a.fail("%v", err)
 	}
 	return 0

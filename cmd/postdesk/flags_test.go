@@ -28,6 +28,7 @@ func flagCases(mail string) []flagCase {
 		{"config check", []string{"config", "check"}, true},
 		{"ticket list", []string{"ticket", "list"}, true},
 		{"ticket show", []string{"ticket", "show", "123456"}, true},
+		{"ticket search", []string{"ticket", "search", "banking"}, true},
 		{"ticket reply", []string{"ticket", "reply", "123456", "we are on it", "--as", "ken"}, true},
 		{"ticket note", []string{"ticket", "note", "123456", "looking", "--as", "ken"}, true},
 		{"ticket assign", []string{"ticket", "assign", "123456", "mary"}, true},
@@ -182,10 +183,33 @@ func TestFlagTicketShowConfigLast(t *testing.T) {
 		{"ticket", "show", number, "--config", exampleConfig},
 		{"--config", exampleConfig, "ticket", "show", number},
 		{"ticket", "list", "--status", "resolved", "--config=" + exampleConfig},
+		{"ticket", "search", "load", "balancer", "--config", exampleConfig},
+		{"ticket", "search", "--limit", "5", "status:resolved", "from:jane@user.com", "--config=" + exampleConfig},
 	} {
 		code, out, errs := runCLI(t, env, args...)
 		if code != 0 || !strings.Contains(out, number) {
 			t.Errorf("postdesk %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
 		}
+	}
+}
+
+// TestTicketSearchFindsTheScenario: `postdesk ticket search` finds the
+// scenario's ticket by words of Mary's reply, marks them in the snippet,
+// and by the customer's address with a status.
+func TestTicketSearchFindsTheScenario(t *testing.T) {
+	url := dbtest.URL(t)
+	number := buildScenario(t, url)
+	env := exampleEnv(url)
+	code, out, errs := runCLI(t, env, "ticket", "search", "balancers", "fixed")
+	if code != 0 || !strings.Contains(out, number) || !strings.Contains(out, "[balancer]") {
+		t.Fatalf("search: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, env, "ticket", "search", "from:jane", "status:open")
+	if code != 0 || strings.Contains(out, number) || !strings.Contains(out, "no ticket found") {
+		t.Fatalf("search of open tickets found the resolved one: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, env, "ticket", "search", "status:later")
+	if code != 1 {
+		t.Fatalf("an unknown status: exit %d\n%s", code, out)
 	}
 }
