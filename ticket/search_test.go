@@ -60,15 +60,15 @@ func TestSearch(t *testing.T) {
 			t.Errorf("search %q: %v, want %v", query, got, w)
 		}
 	}
-	want("reported", all, outage)                      // stemmed: "reporting"
-	want("banking", all, outage, balancer)             // subject and text rank above text alone
-	want(`"load balancer"`, all, balancer)             // a phrase
-	want("banking -balancer", all, outage)             // not
-	want("from:user.com", all, card, outage)           // a fragment of the address; newest first without words
-	want("from:smith", all, card)                      // the name
-	want("subject:blocked", all, card)                 // the subject only
-	want("blocked subject:balancer", all)              // both must hold
-	want(outage.Number, all, outage)                   // the number
+	want("reported", all, outage)            // stemmed: "reporting"
+	want("banking", all, outage, balancer)   // subject and text rank above text alone
+	want(`"load balancer"`, all, balancer)   // a phrase
+	want("banking -balancer", all, outage)   // not
+	want("from:user.com", all, card, outage) // a fragment of the address; newest first without words
+	want("from:smith", all, card)            // the name
+	want("subject:blocked", all, card)       // the subject only
+	want("blocked subject:balancer", all)    // both must hold
+	want(outage.Number, all, outage)         // the number
 	want("number:"+outage.Number[:3], all, numberSorted(outage, balancer, card, outage.Number[:3])...)
 	want("status:open banking", all, outage, balancer) // with a filter
 	want("status:resolved banking", all)
