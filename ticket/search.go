@@ -107,15 +107,16 @@ func Search(ctx context.Context, db Querier, scope SearchScope, q SearchQuery, l
 	}
 	rows, err := db.Query(ctx, `
 		WITH q AS (
-		    SELECT CASE WHEN $1 = '' THEN NULL
-		                ELSE websearch_to_tsquery('english', $1) || websearch_to_tsquery('simple', $1) END AS text,
+		    SELECT CASE WHEN $1 = '' THEN NULL ELSE websearch_to_tsquery('english', $1) END AS text,
+		           CASE WHEN $1 = '' THEN NULL
+		                ELSE websearch_to_tsquery('english', $1) || websearch_to_tsquery('simple', $1) END AS title,
 		           CASE WHEN $2 = '' THEN NULL
 		                ELSE websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', $2) END AS subject),
 		found AS (
 		    SELECT m.ticket_id, ts_rank(m.search, q.text) AS rank, m.id AS message
 		      FROM messages m, q WHERE q.text IS NOT NULL AND m.search @@ q.text
 		    UNION ALL
-		    SELECT t.id, 2 * ts_rank(t.search, q.text), NULL FROM tickets t, q WHERE q.text IS NOT NULL AND t.search @@ q.text
+		    SELECT t.id, 2 * ts_rank(t.search, q.title), NULL FROM tickets t, q WHERE q.title IS NOT NULL AND t.search @@ q.title
 		    UNION ALL
 		    SELECT t.id, 3, NULL FROM tickets t WHERE $3 <> '' AND t.number LIKE '%' || $3 || '%'),
 		best AS (
