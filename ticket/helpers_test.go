@@ -19,7 +19,7 @@ type fixture struct {
 	sys   ticket.Department
 }
 
-func newFixture(t *testing.T, n ticket.Notifier) *fixture {
+func newFixture(t testing.TB, n ticket.Notifier) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.Pool(t)

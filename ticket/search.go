@@ -105,13 +105,11 @@ func Search(ctx context.Context, db Querier, scope SearchScope, q SearchQuery, l
 	if w := strings.ToUpper(q.Text); q.Number == "" && !strings.ContainsAny(w, " \"") && strings.ContainsAny(w, "0123456789") {
 		numberish = w
 	}
-	rows, err := db.Query(ctx, `
-		WITH q AS (
-		    SELECT CASE WHEN $1 = '' THEN NULL ELSE websearch_to_tsquery('english', $1) END AS text,
-		           CASE WHEN $1 = '' THEN NULL
-		                ELSE websearch_to_tsquery('english', $1) || websearch_to_tsquery('simple', $1) END AS title,
-		           CASE WHEN $2 = '' THEN NULL
-		                ELSE websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', $2) END AS subject),
+	// Two shapes: with words, the matches lead (the GIN indexes find them);
+	// without, the tickets the filters keep, most recently changed first.
+	var found string
+	if q.Text != "" || numberish != "" {
+		found = `
 		found AS (
 		    SELECT m.ticket_id, ts_rank(m.search, q.text) AS rank, m.id AS message
 		      FROM messages m, q WHERE q.text IS NOT NULL AND m.search @@ q.text
@@ -122,18 +120,29 @@ func Search(ctx context.Context, db Querier, scope SearchScope, q SearchQuery, l
 		best AS (
 		    SELECT ticket_id, sum(rank) AS rank, (array_agg(message ORDER BY rank DESC) FILTER (WHERE message IS NOT NULL))[1] AS message
 		      FROM found GROUP BY ticket_id),
+		candidates AS (SELECT t.*, b.rank, b.message FROM best b JOIN tickets t ON t.id = b.ticket_id),`
+	} else {
+		found = `
+		candidates AS (SELECT t.*, 0::real AS rank, NULL::bigint AS message FROM tickets t),`
+	}
+	rows, err := db.Query(ctx, `
+		WITH q AS (
+		    SELECT CASE WHEN $1 = '' THEN NULL ELSE websearch_to_tsquery('english', $1) END AS text,
+		           CASE WHEN $1 = '' THEN NULL
+		                ELSE websearch_to_tsquery('english', $1) || websearch_to_tsquery('simple', $1) END AS title,
+		           CASE WHEN $2 = '' THEN NULL
+		                ELSE websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', $2) END AS subject,
+		           $3::text AS number),`+found+`
 		picked AS (
-		    SELECT t.id, coalesce(b.rank, 0) AS rank, b.message
-		      FROM tickets t
-		      JOIN customers c ON c.id = t.customer_id
-		      LEFT JOIN best b ON b.ticket_id = t.id, q
-		     WHERE (q.text IS NULL OR b.ticket_id IS NOT NULL)
-		       AND (q.subject IS NULL OR t.search @@ q.subject)
+		    SELECT t.id, t.rank, t.message
+		      FROM candidates t, q
+		     WHERE (q.subject IS NULL OR t.search @@ q.subject)
 		       AND ($4 = '' OR t.status = $4)
 		       AND ($5 = '' OR t.number LIKE '%' || $5 || '%')
-		       AND ($6 = '' OR lower(c.email) LIKE '%' || lower($6) || '%' OR lower(c.name) LIKE '%' || lower($6) || '%')
+		       AND ($6 = '' OR t.customer_id IN (SELECT id FROM customers
+		                 WHERE lower(email) LIKE '%' || lower($6) || '%' OR lower(name) LIKE '%' || lower($6) || '%'))
 		       AND ($7 OR t.department_id = ANY ($8) OR t.assignee_id = $9)
-		     ORDER BY rank DESC, t.updated_at DESC, t.id DESC
+		     ORDER BY t.rank DESC, t.updated_at DESC, t.id DESC
 		     LIMIT $10)
 		SELECT t.number, t.subject, t.status, t.priority, d.name, c.name, c.email, t.updated_at, p.rank,
 		       coalesce((SELECT ts_headline('english', left(m.body, 20000), q.text,
