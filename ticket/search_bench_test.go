@@ -47,7 +47,7 @@ func BenchmarkSearch(b *testing.B) {
 	        FROM generate_series(1, $1::int) i`, n, f.help.ID, f.sys.ID)
 	seed(`INSERT INTO messages (ticket_id, kind, author_name, author_email, body)
 	      SELECT t.id, 'customer', 'Customer', 'customer@user.example',
-	             (SELECT string_agg(`+word+`, ' ') FROM generate_series(1, 60 + m % 40) WHERE t.id > 0) ||
+	             (SELECT string_agg(` + word + `, ' ') FROM generate_series(1, 60 + m % 40) WHERE t.id > 0) ||
 	             CASE WHEN t.id % 10007 = 0 THEN ' zebracorn' ELSE '' END
 	        FROM tickets t, generate_series(1, 3) m`)
 	seed(`ANALYZE customers, tickets, messages`)
