@@ -289,3 +289,22 @@ func (s *Store) CountAttempt(ctx context.Context, now time.Time, limits ...Limit
 	}
 	return nil
 }
+
+// MailSignInLink makes a one-time sign-in token for an active agent and,
+// in the same transaction, queues the agent_sign_in_link notice with
+// link(token) to the agent's address, as every notice is queued.
+func (s *Store) MailSignInLink(ctx context.Context, a Agent, now time.Time, link func(token string) string) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		tok, hash := newToken()
+		tag, err := tx.tx.Exec(ctx, `
+			INSERT INTO sign_in_tokens (token_hash, agent_id, created_at, expires_at)
+			SELECT $1, id, $3, $4 FROM agents WHERE id = $2 AND active`, hash, a.ID, now, now.Add(SignInLinkLifetime))
+		if err != nil {
+			return fmt.Errorf("ticket: sign-in token for agent %d: %w", a.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("ticket: sign-in token for agent %d: %w", a.ID, ErrSignIn)
+		}
+		return tx.Answer(ctx, AgentAnswer{Kind: AnswerSignInLink, Agent: a, Link: link(tok)})
+	})
+}

@@ -16,6 +16,14 @@ func (p *Planner) answer(a ticket.AgentAnswer) (Notice, error) {
 		template = templates.AgentCommandError
 	case ticket.AnswerUnauthenticated:
 		template = templates.AgentUnauthenticated
+	case ticket.AnswerSignInLink:
+		// Asked for on the sign-in page, by anyone who knows the address:
+		// capped like the other answers (Direct), answering no mail.
+		if a.Link == "" {
+			return Notice{}, fmt.Errorf("notice: %s: %w: no link", templates.AgentSignInLink, ticket.ErrInvalid)
+		}
+		return Notice{Template: templates.AgentSignInLink, To: agentRecipient(a.Agent),
+			Actor: ticket.System("postdesk"), Automatic: true, Direct: true, Link: a.Link}, nil
 	default:
 		return Notice{}, fmt.Errorf("notice: %w: %q is not an answer to an agent's mail", ticket.ErrInvalid, a.Kind)
 	}
