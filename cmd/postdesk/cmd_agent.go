@@ -85,16 +85,16 @@ func agentPassword(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	line, err := bufio.NewReader(a.stdin()).ReadString('\n')
-	if err != nil && line == "" {
-		return a.fail("no password on standard input: pipe it in, e.g. printf '%%s\\n' \"$PASSWORD\" | postdesk agent password %s", fs.Arg(0))
-	}
-	password := strings.TrimRight(line, "\r\n")
 	store, _, err := a.openReadStore(ctx)
 	if err != nil {
 		return a.configOrFail(err)
 	}
 	defer store.Pool().Close()
+	line, err := bufio.NewReader(a.stdin()).ReadString('\n')
+	if err != nil && line == "" {
+		return a.fail("no password on standard input: pipe it in, e.g. printf '%%s\\n' \"$PASSWORD\" | postdesk agent password %s", fs.Arg(0))
+	}
+	password := strings.TrimRight(line, "\r\n")
 	ag, ok := signInAgent(ctx, a, store, fs.Arg(0))
 	if !ok {
 		return 1

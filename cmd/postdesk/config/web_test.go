@@ -40,3 +40,15 @@ func TestWebProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestExampleWeb(t *testing.T) {
+	cfg, err := Load(examplePath, env(map[string]string{"POSTDESK_REPLY_SECRET": replySecret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Web{BaseURL: "http://127.0.0.1:8080", SessionLifetime: DefaultSessionLifetime, SessionIdle: DefaultSessionIdle,
+		SignInPerAddress: 10, SignInPerClient: 50, SignInWindow: DefaultSignInWindow}
+	if cfg.Web != want {
+		t.Errorf("example web = %+v, want %+v (the defaults, base_url from listen.http)", cfg.Web, want)
+	}
+}
