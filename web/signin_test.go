@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations/dbtest"
+	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
 	"github.com/postdesk/postdesk/ticket/tickettest"
 )
@@ -269,6 +271,25 @@ func TestMailLinkSaysTheSameToStrangers(t *testing.T) {
 	m := linkInDraft.FindStringSubmatch(draft)
 	if m == nil || !strings.HasPrefix(m[1], testBase+"/signin/link/") {
 		t.Fatalf("no sign-in link in the notice:\n%s", draft)
+	}
+	// The worker renders it as it will send it: to ken, about no ticket.
+	set, err := templates.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := mailer.NewWorker(r.org.Store, mailer.Options{Templates: set, Relay: mailer.Relay{Host: "127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.RenderQueued(r.ctx); err != nil || n != 1 {
+		t.Fatalf("rendered %d notices: %v", n, err)
+	}
+	var raw string
+	if err := pool.QueryRow(r.ctx, `SELECT convert_from(rendered, 'UTF8') FROM outbound_mails`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(raw, "Subject: Your sign-in link for Bank Example Support") || !strings.Contains(raw, "ken.jay@bank.example") {
+		t.Errorf("rendered notice:\n%s", raw)
 	}
 	// The mailed link signs ken in.
 	tok := strings.TrimPrefix(m[1], testBase+"/signin/link/")
