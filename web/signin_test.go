@@ -86,8 +86,10 @@ func TestSignInRateLimited(t *testing.T) {
 		}
 	}
 	// Over the address's limit, the right password from elsewhere does not
-	// help either, and no password is checked.
-	p := r.password("ken", kenPass, otherIP)
+	// help either, and no password is checked; another replica counts the
+	// same attempts.
+	replica := r.server(r.opts)
+	p := r.do(req{method: "POST", path: "/signin", form: url.Values{"login": {"ken"}, "password": {kenPass}}, remote: otherIP, site: replica})
 	if p.StatusCode != http.StatusTooManyRequests || p.session() != nil || !strings.Contains(p.body, "Too many sign-in attempts") {
 		t.Fatalf("4th attempt on ken = %d, cookie %v:\n%s", p.StatusCode, p.session(), p.body)
 	}
