@@ -20,6 +20,7 @@ func (n *Notifier) data(nt *notice.Notice) templates.Data {
 		Changes:   changes(nt.Changes),
 		Error:     nt.Error,
 		Original:  templates.Original{Subject: nt.Original.Subject, Date: nt.Original.Date},
+		Link:      nt.Link,
 	}
 	if tk := nt.Ticket; tk != nil {
 		d.Ticket = templates.Ticket{

@@ -19,6 +19,7 @@ type Data struct {
 	Changes   []Change  `json:",omitzero"` // every field the transaction changed, for agent notices
 	Error     string    `json:",omitzero"` // agent_command_error, agent_unauthenticated: what went wrong
 	Original  Original  `json:",omitzero"` // agent_command_error, agent_unauthenticated: the agent's mail
+	Link      string    `json:",omitzero"` // agent_sign_in_link: the one-time sign-in URL
 }
 
 // Org is the organisation running the help desk.
@@ -138,6 +139,10 @@ func Sample(name string) Data {
 		d.Ticket.Status = "resolved"
 	case CustomerClosed:
 		d.Ticket.Status = "closed"
+	case AgentSignInLink:
+		d.Ticket, d.Customer, d.Message, d.Changes, d.Original, d.Error = Ticket{}, Person{}, nil, nil, Original{}, ""
+		d.Actor = Person{Name: "postdesk"}
+		d.Link = "https://support.bank.example/signin/link/q7yKq1pD3m0rPZfE2c9GvL8xWbT4nA6sJ0uHiOeR5kM"
 	}
 	if IsCustomerNotice(name) {
 		d.Recipient = Recipient{Name: "Jane Doe", Email: "jane@user.com"}
@@ -154,8 +159,10 @@ func sparse(name string) Data {
 	d.Recipient = Recipient{Email: "someone@user.example", IsAgent: strings.HasPrefix(name, "agent_")}
 	d.Actor = Person{Name: "postdesk"}
 	d.Note, d.Previous, d.Changes = "", "", nil
-	d.Message.Attachments = nil
-	d.Message.Author = d.Message.AuthorEmail
+	if d.Message != nil {
+		d.Message.Attachments = nil
+		d.Message.Author = d.Message.AuthorEmail
+	}
 	if !MessageAlwaysSet(name) {
 		d.Message = nil
 	}

@@ -25,7 +25,9 @@
 //     department); agent_assigned has .Previous (the old assignee);
 //   - agent notices have .Changes, every field the change touched;
 //   - agent_command_error and agent_unauthenticated have .Error and .Original;
-//     their .Ticket and .Customer are empty when the mail named no ticket.
+//     their .Ticket and .Customer are empty when the mail named no ticket;
+//   - agent_sign_in_link has .Link (a one-time sign-in URL for the web
+//     console) and no .Ticket.
 //
 // Functions: date (format a time, optional Go layout), quote (prefix every
 // line with "> "), indent N (prefix every line with N spaces), bare (a
@@ -60,13 +62,14 @@ const (
 	AgentResolved        = "agent_resolved"
 	AgentCommandError    = "agent_command_error"
 	AgentUnauthenticated = "agent_unauthenticated"
+	AgentSignInLink      = "agent_sign_in_link"
 )
 
 // Names lists every notice, customer notices first.
 func Names() []string {
 	return []string{CustomerAck, CustomerReply, CustomerResolved, CustomerClosed,
 		AgentNewTicket, AgentNewMessage, AgentAssigned, AgentTransfer, AgentNote, AgentResolved,
-		AgentCommandError, AgentUnauthenticated}
+		AgentCommandError, AgentUnauthenticated, AgentSignInLink}
 }
 
 // IsCustomerNotice reports whether name is addressed to customers and

@@ -30,6 +30,13 @@ func TestDefaultsCarryWhatReadersNeed(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		if name == AgentSignInLink {
+			// About no ticket, and not to be answered: the link is all it carries.
+			if !strings.Contains(r.Text, Sample(name).Link) || !strings.Contains(r.HTML, Sample(name).Link) {
+				t.Errorf("%s lacks the link:\n%s", name, r.Text)
+			}
+			continue
+		}
 		// The reply trimmer cuts at the separator: it opens every notice.
 		if !strings.HasPrefix(r.Text, ticket.ReplySeparator+"\n") {
 			t.Errorf("%s text does not start with the reply separator:\n%s", name, r.Text)

@@ -17,6 +17,9 @@ const (
 	// AnswerUnauthenticated: the mail could not be proven to come from the
 	// agent, so none of its commands ran.
 	AnswerUnauthenticated AnswerKind = "unauthenticated"
+	// AnswerSignInLink: the agent asked for a sign-in link on the web
+	// console's sign-in page (Link is the URL).
+	AnswerSignInLink AnswerKind = "sign_in_link"
 )
 
 // AgentAnswer is an answer to an agent's own mail rather than news about a
@@ -31,13 +34,14 @@ type AgentAnswer struct {
 	MessageID string    // the agent's mail's Message-ID, so the answer threads under it
 	Date      time.Time // the agent's mail's date
 	Error     string    // what went wrong, in words the agent can act on
+	Link      string    // AnswerSignInLink: the one-time sign-in URL
 }
 
 // Answer queues an answer to an agent's own mail in this transaction: a
 // Change without an event that the Notifier turns into the notice.
 func (t *Tx) Answer(_ context.Context, a AgentAnswer) error {
 	switch a.Kind {
-	case AnswerCommandError, AnswerUnauthenticated:
+	case AnswerCommandError, AnswerUnauthenticated, AnswerSignInLink:
 	default:
 		return fmt.Errorf("ticket: %w: %q is not an answer to an agent's mail", ErrInvalid, a.Kind)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/migrations"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/web"
 )
 
 // bigMailBudget is the part of the memory budget in use from which serve
@@ -88,6 +89,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ready := &readyState{}
+	console := &consoleSlot{}
 	var httpSrv *http.Server
 	var httpFailed chan error // nil, never ready, without HTTP
 	if cfg.Listen.HTTP != "" {
@@ -95,7 +97,7 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		if err != nil {
 			return a.fail("listen http %s: %v", cfg.Listen.HTTP, err)
 		}
-		httpSrv = &http.Server{Handler: healthHandler(ready, reg), ReadHeaderTimeout: httpTimeout}
+		httpSrv = &http.Server{Handler: healthHandler(ready, reg, console), ReadHeaderTimeout: httpTimeout}
 		httpFailed = make(chan error, 1)
 		go func() {
 			if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
@@ -144,6 +146,11 @@ func cmdServe(ctx context.Context, a *app, args []string) int {
 		return a.fail("%v", err)
 	}
 	store.SetNotifier(notifier)
+	site, err := web.New(webOptions(cfg, store, log.With("component", "web")))
+	if err != nil {
+		return a.fail("%v", err)
+	}
+	console.p.Store(site)
 
 	iopts := intakeOptions(cfg, log.With("component", "intake"))
 	iopts.Metrics = intake.NewMetrics(reg)

@@ -44,6 +44,8 @@ func flagCases(mail string) []flagCase {
 		{"template render", []string{"template", "render", "customer_ack", "--ticket", "123456"}, true},
 		{"send", []string{"send", "--from", "jane@user.com", "--to", "outage@bank.example", mail}, true},
 		{"sink", []string{"sink"}, false},
+		{"agent link", []string{"agent", "link", "ken"}, true},
+		{"agent password", []string{"agent", "password", "ken"}, true},
 	}
 }
 

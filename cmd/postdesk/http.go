@@ -15,6 +15,7 @@ import (
 	"github.com/postdesk/postdesk/intake/poller"
 	"github.com/postdesk/postdesk/migrations"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/web"
 )
 
 const httpTimeout = 10 * time.Second
@@ -31,10 +32,27 @@ type serving struct {
 	listeners int
 }
 
+// consoleSlot serves the web console once serve has its store, and 503
+// before: the listener answers health checks from the start.
+type consoleSlot struct{ p atomic.Pointer[web.Server] }
+
+func (c *consoleSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s := c.p.Load(); s != nil {
+		s.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "postdesk is starting", http.StatusServiceUnavailable)
+}
+
 // healthHandler serves /healthz (the process answers), /readyz (it can do
-// its work) and /metrics.
-func healthHandler(state *readyState, reg *prometheus.Registry) http.Handler {
+// its work) and /metrics, and everything else from console (the web
+// console) when it is not nil.
+func healthHandler(state *readyState, reg *prometheus.Registry, console http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if console != nil {
+		mux.Handle("/", console)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

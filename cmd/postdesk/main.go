@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"migrate":  {"bring the database schema to the newest version", cmdMigrate},
 		"config":   {"check a configuration file: config check FILE", cmdConfig},
 		"ticket":   {"list, show and work tickets: ticket list|show|reply|note|assign|transfer|status|priority", cmdTicket},
+		"agent":    {"sign agents in to the web console: agent link USERNAME|EMAIL, agent password USERNAME", cmdAgent},
 		"version":  {"print the version", cmdVersion},
 		"inspect":  {"show how postdesk reads mail files: inspect [--json] FILE...", cmdInspect},
 		"mailbox":  {"check an IMAP mailbox's login or the SMTP relay: mailbox test NAME|--relay", cmdMailbox},

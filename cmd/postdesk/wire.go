@@ -13,6 +13,7 @@ import (
 	"github.com/postdesk/postdesk/mailer"
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/ticket"
+	"github.com/postdesk/postdesk/web"
 )
 
 // intakeOptions maps the configuration onto the intake processor.
@@ -148,4 +149,14 @@ func pollerMailboxes(cfg *config.Config) []poller.Mailbox {
 			After: string(im.After), MoveTo: im.MoveTo, PollInterval: im.PollInterval, IDLE: im.IDLE})
 	}
 	return boxes
+}
+
+// webOptions configures the web console.
+func webOptions(cfg *config.Config, store *ticket.Store, log *slog.Logger) web.Options {
+	return web.Options{
+		Store: store, BaseURL: cfg.Web.BaseURL, OrgName: cfg.Organisation.Name,
+		Sessions:   ticket.SessionTimes{Lifetime: cfg.Web.SessionLifetime, Idle: cfg.Web.SessionIdle},
+		PerAddress: cfg.Web.SignInPerAddress, PerClient: cfg.Web.SignInPerClient, Window: cfg.Web.SignInWindow,
+		Log: log,
+	}
 }

@@ -16,6 +16,11 @@ func (p *Planner) answer(a ticket.AgentAnswer) (Notice, error) {
 		template = templates.AgentCommandError
 	case ticket.AnswerUnauthenticated:
 		template = templates.AgentUnauthenticated
+	case ticket.AnswerSignInLink:
+		template = templates.AgentSignInLink
+		if a.Link == "" {
+			return Notice{}, fmt.Errorf("notice: %s: %w: no link", template, ticket.ErrInvalid)
+		}
 	default:
 		return Notice{}, fmt.Errorf("notice: %w: %q is not an answer to an agent's mail", ticket.ErrInvalid, a.Kind)
 	}
@@ -24,6 +29,12 @@ func (p *Planner) answer(a ticket.AgentAnswer) (Notice, error) {
 	}
 	if p.IsOurs(a.Agent.Email) {
 		return Notice{}, fmt.Errorf("notice: %s: %w: %s is one of our mailboxes", template, ticket.ErrInvalid, a.Agent.Email)
+	}
+	if a.Kind == ticket.AnswerSignInLink {
+		// Asked for on the sign-in page, by anyone who knows the address:
+		// capped like the other answers (Direct), answering no mail.
+		return Notice{Template: template, To: agentRecipient(a.Agent),
+			Actor: ticket.System("postdesk"), Automatic: true, Direct: true, Link: a.Link}, nil
 	}
 	return Notice{
 		Template: template, Ticket: a.Ticket, To: agentRecipient(a.Agent),

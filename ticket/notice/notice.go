@@ -79,6 +79,7 @@ type Notice struct {
 	Error     string
 	InReplyTo string // the agent's mail's Message-ID
 	Mailbox   string // the address the agent wrote to
+	Link      string // agent_sign_in_link: the one-time sign-in URL
 }
 
 // Switches turns a department's notices on or off.

@@ -90,6 +90,9 @@ func fillFromHistory(nt *Notice, history []ticket.Entry) {
 		nt.AnswersMail, nt.Direct = true, true
 		nt.Original = Original{Subject: "Re: " + nt.Ticket.Subject}
 		nt.Error = "(what went wrong)"
+	case templates.AgentSignInLink:
+		nt.Ticket, nt.Direct = nil, true
+		nt.Link = "(a one-time sign-in link)"
 	}
 	if nt.Message != nil && templates.IsCustomerNotice(nt.Template) && nt.Message.Kind == ticket.KindNote {
 		nt.Message = nil

@@ -31,10 +31,26 @@ type Config struct {
 	Ban          []string // lower-case addresses and "@domain" entries
 	AgentMail    AgentMail
 	Log          Log
+	Web          Web
 	// MissingSecrets names the unset `*_env` variables of a load with
 	// LoadOptions.SecretsOptional, in file order; their Secrets are empty.
 	// Always empty after Load, which refuses them.
 	MissingSecrets []string
+}
+
+// Web configures the agents' web console, served on listen.http.
+type Web struct {
+	// BaseURL is the console's public URL (scheme and host, no path), used
+	// in the links postdesk prints and mails; the cookie is Secure when it
+	// is https. Defaults to http://listen.http.
+	BaseURL         string
+	SessionLifetime time.Duration // a session ends this long after sign-in
+	SessionIdle     time.Duration // or this long after its last request
+	// Sign-in attempts (passwords tried, links asked for) allowed per
+	// address and per client address in each SignInWindow.
+	SignInPerAddress int
+	SignInPerClient  int
+	SignInWindow     time.Duration
 }
 
 // Organisation names the help desk in notices and in its own Message-IDs.

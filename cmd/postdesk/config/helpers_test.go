@@ -35,7 +35,7 @@ func baseSections() map[string]string {
 }
 
 var sectionOrder = []string{"organisation", "database", "tickets", "departments", "agents", "help_topics",
-	"mailboxes", "listen", "relay", "templates", "filters", "ban", "agent_mail", "log"}
+	"mailboxes", "listen", "relay", "templates", "filters", "ban", "agent_mail", "log", "web"}
 
 // compose builds a file from the base sections with some replaced; an
 // empty replacement removes the section.

@@ -17,7 +17,7 @@ import (
 
 var rootKeys = []string{
 	"organisation", "database", "tickets", "departments", "agents", "help_topics",
-	"mailboxes", "listen", "relay", "templates", "filters", "ban", "agent_mail", "log",
+	"mailboxes", "listen", "relay", "templates", "filters", "ban", "agent_mail", "log", "web",
 }
 
 // Load reads the YAML file at path, applies defaults, checks every value and
@@ -165,6 +165,7 @@ func (d *decoder) decode(c *Config, root *yaml.Node) {
 	c.Ban = d.ban(r, "ban")
 	c.AgentMail = d.agentMail(r.child("agent_mail", agentMailKeys))
 	c.Log = d.log(r.child("log", logKeys))
+	c.Web = d.web(r.child("web", webKeys), c.Listen.HTTP)
 	d.resolveRefs(c)
 }
 
