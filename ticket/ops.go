@@ -146,6 +146,7 @@ func (t *Tx) Open(ctx context.Context, nt NewTicket) (*Ticket, *Message, error) 
 	if err := t.claimed(tk.ID); err != nil {
 		return nil, nil, err
 	}
+	t.count(countKeyOf(tk), +1)
 	msg := nt.Message
 	msg.Kind = KindCustomer
 	if msg.Author.Kind == "" {
@@ -396,7 +397,9 @@ func (t *Tx) Assign(ctx context.Context, tk *Ticket, actor Actor, agentID int64)
 		return fmt.Errorf("ticket: %s: assign: %w", tk.Number, err)
 	}
 	ev := Event{Actor: actor, Action: ActionAssigned, Old: tk.AssigneeName, New: name, OldID: tk.AssigneeID, NewID: agentID}
+	before := countKeyOf(tk)
 	tk.AssigneeID, tk.AssigneeName, tk.AssigneeEmail = agentID, name, email
+	t.counted(before, tk)
 	_, err := t.record(ctx, tk, ev, nil)
 	return err
 }
@@ -434,7 +437,9 @@ func (t *Tx) Transfer(ctx context.Context, tk *Ticket, actor Actor, departmentID
 		}
 		ev.Detail = stored.Body
 	}
+	before := countKeyOf(tk)
 	tk.DepartmentID, tk.DepartmentName = departmentID, name
+	t.counted(before, tk)
 	_, err = t.record(ctx, tk, ev, stored)
 	return err
 }
@@ -468,6 +473,7 @@ func (t *Tx) setStatus(ctx context.Context, tk *Ticket, actor Actor, s Status, d
 	if s == tk.Status {
 		return nil
 	}
+	before := countKeyOf(tk)
 	err := t.tx.QueryRow(ctx, `
 		UPDATE tickets
 		   SET status = $2,
@@ -480,6 +486,7 @@ func (t *Tx) setStatus(ctx context.Context, tk *Ticket, actor Actor, s Status, d
 	}
 	old := tk.Status
 	tk.Status = s
+	t.counted(before, tk)
 	_, err = t.record(ctx, tk, Event{Actor: actor, Action: ActionStatus, Old: string(old), New: string(s), Detail: detail}, nil)
 	return err
 }

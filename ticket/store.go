@@ -69,6 +69,7 @@ type Tx struct {
 	changes []Change
 	quiet   bool
 	claim   func(ticketID int64) error
+	counts  map[countKey]int // queue count moves not yet written (queue_count.go)
 }
 
 // InTx runs fn in one database transaction and commits it together with the
@@ -110,7 +111,7 @@ func (s *Store) run(ctx context.Context, t *Tx, fn func(*Tx) error) error {
 			return fmt.Errorf("ticket: notify: %w", err)
 		}
 	}
-	return nil
+	return t.flushCounts(ctx)
 }
 
 // claimed reports a ticket that this transaction opens or locks to the
