@@ -40,18 +40,20 @@ SELECT department_id, coalesce(assignee_id, 0), status,
        (resolved_at AT TIME ZONE 'UTC')::date - date '1970-01-01', count(*)
   FROM tickets WHERE status = 'resolved' AND resolved_at IS NOT NULL GROUP BY 1, 2, 3, 4;
 
--- A queue page reads one index range per department and status.
+-- A queue page reads one index range per department and status (ticket/queue_list.go).
 CREATE INDEX tickets_queue_idx ON tickets
     (department_id, status, ticket_priority_rank(priority), created_at, id);
 CREATE INDEX tickets_queue_unassigned_idx ON tickets
     (department_id, status, ticket_priority_rank(priority), created_at, id) WHERE assignee_id IS NULL;
+-- An agent's own tickets by department too, so that those outside the
+-- agent's departments are read without passing the others.
 CREATE INDEX tickets_queue_assignee_idx ON tickets
-    (assignee_id, status, ticket_priority_rank(priority), created_at, id) WHERE assignee_id IS NOT NULL;
+    (assignee_id, department_id, status, ticket_priority_rank(priority), created_at, id) WHERE assignee_id IS NOT NULL;
 -- Recently resolved: newest first.
 CREATE INDEX tickets_resolved_idx ON tickets
     (department_id, resolved_at DESC, id DESC) WHERE status = 'resolved';
 CREATE INDEX tickets_resolved_assignee_idx ON tickets
-    (assignee_id, resolved_at DESC, id DESC) WHERE status = 'resolved' AND assignee_id IS NOT NULL;
+    (assignee_id, department_id, resolved_at DESC, id DESC) WHERE status = 'resolved' AND assignee_id IS NOT NULL;
 
 -- +goose Down
 DROP INDEX tickets_resolved_assignee_idx;

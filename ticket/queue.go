@@ -165,12 +165,16 @@ func statusesOf(v View, f Filter) []string {
 	return out
 }
 
-// departmentsOf lists the departments whose tickets the viewer sees in the
-// view: all of them for an admin.
+// departmentsOf lists the departments whose tickets the viewer sees
+// whole: all of them for an admin.
 func departmentsOf(ctx context.Context, q Querier, who Viewer) ([]int64, error) {
 	if !who.Admin {
 		return slices.Clone(who.Departments), nil
 	}
+	return allDepartments(ctx, q)
+}
+
+func allDepartments(ctx context.Context, q Querier) ([]int64, error) {
 	rows, err := q.Query(ctx, `SELECT id FROM departments ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: departments: %w", err)

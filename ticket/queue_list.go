@@ -66,20 +66,27 @@ func Queue(ctx context.Context, q Querier, who Viewer, v View, f Filter, cursor 
 // their departments), each cut at limit+1, merged and cut again. "" when
 // the view and filter cannot match anything.
 func queueQuery(ctx context.Context, q Querier, who Viewer, v View, f Filter, c Cursor, limit int) (string, pgx.NamedArgs, error) {
-	depts, err := departmentsOf(ctx, q, who)
+	all, err := allDepartments(ctx, q)
 	if err != nil {
 		return "", nil, err
 	}
-	visible := depts
-	mine := !who.Admin && who.AgentID != 0 // the viewer's tickets outside their departments
+	// depts are read whole; in others only the viewer's own tickets.
+	var depts, others []int64
+	for _, d := range all {
+		if who.Admin || slices.Contains(who.Departments, d) {
+			depts = append(depts, d)
+		} else if who.AgentID != 0 {
+			others = append(others, d)
+		}
+	}
 	switch v.Kind {
 	case ViewDepartment:
 		if !slices.Contains(depts, v.DepartmentID) {
 			return "", nil, fmt.Errorf("ticket: queue of department %d: %w", v.DepartmentID, ErrNotAllowed)
 		}
-		depts, mine = []int64{v.DepartmentID}, false
+		depts, others = []int64{v.DepartmentID}, nil
 	case ViewUnassigned:
-		mine = false
+		others = nil
 		if f.AssigneeID != 0 {
 			return "", nil, nil
 		}
@@ -88,24 +95,20 @@ func queueQuery(ctx context.Context, q Querier, who Viewer, v View, f Filter, c 
 		if who.AgentID == 0 || f.Unassigned || (f.AssigneeID != 0 && f.AssigneeID != who.AgentID) {
 			return "", nil, nil
 		}
-		depts, mine, f.AssigneeID = nil, true, who.AgentID
-		visible = nil // Mine is every department's
+		// Mine is the viewer's own tickets in every department.
+		depts, others, f.AssigneeID = nil, all, who.AgentID
 	case ViewOpen, ViewResolved, ViewAll:
 	default:
 		return "", nil, fmt.Errorf("ticket: %w: queue %q", ErrInvalid, v.Kind)
 	}
 	if f.DepartmentID != 0 {
-		if slices.Contains(depts, f.DepartmentID) {
-			depts = []int64{f.DepartmentID}
-		} else {
-			depts = nil
-		}
+		depts, others = only(depts, f.DepartmentID), only(others, f.DepartmentID)
 	}
 	if f.Unassigned || (f.AssigneeID != 0 && f.AssigneeID != who.AgentID) {
-		mine = false
+		others = nil
 	}
 	statuses := statusesOf(v, f)
-	if len(statuses) == 0 || (len(depts) == 0 && !mine) {
+	if len(statuses) == 0 || (len(depts) == 0 && len(others) == 0) {
 		return "", nil, nil
 	}
 	priorities := make([]string, len(f.Priority))
@@ -113,8 +116,8 @@ func queueQuery(ctx context.Context, q Querier, who Viewer, v View, f Filter, c 
 		priorities[i] = string(p)
 	}
 	args := pgx.NamedArgs{
-		"depts": depts, "statuses": statuses, "visible": nonNilIDs(visible), "me": who.AgentID,
-		"priorities": priorities, "assignee": f.AssigneeID, "fdept": f.DepartmentID, "limit": limit + 1,
+		"depts": depts, "others": others, "statuses": statuses, "me": who.AgentID,
+		"priorities": priorities, "assignee": f.AssigneeID, "limit": limit + 1,
 		"rank": c.Rank, "at": c.At, "id": c.ID,
 	}
 	var extra strings.Builder
@@ -157,16 +160,11 @@ func queueQuery(ctx context.Context, q Querier, who Viewer, v View, f Filter, c 
 		          WHERE t.department_id = d.id AND t.status = s.status`+extra.String()+` AND `+key+`
 		          ORDER BY `+order+` LIMIT @limit) p`)
 	}
-	if mine {
-		dept := ``
-		if f.DepartmentID != 0 {
-			dept = ` AND t.department_id = @fdept`
-		}
+	if len(others) > 0 {
 		parts = append(parts, `
-		SELECT p.* FROM unnest(@statuses::text[]) AS s(status),
+		SELECT p.* FROM unnest(@others::bigint[]) AS d(id), unnest(@statuses::text[]) AS s(status),
 		LATERAL (SELECT `+cols+` FROM tickets t
-		          WHERE t.assignee_id = @me AND t.status = s.status AND NOT (t.department_id = ANY(@visible::bigint[]))`+
-			dept+extra.String()+` AND `+key+`
+		          WHERE t.assignee_id = @me AND t.department_id = d.id AND t.status = s.status`+extra.String()+` AND `+key+`
 		          ORDER BY `+order+` LIMIT @limit) p`)
 	}
 	sql := `
@@ -184,6 +182,14 @@ func queueQuery(ctx context.Context, q Querier, who Viewer, v View, f Filter, c 
 	  LEFT JOIN agents a ON a.id = t.assignee_id
 	 ORDER BY ` + final
 	return sql, args, nil
+}
+
+// only is ids if it holds id, as a list of id alone; else nil.
+func only(ids []int64, id int64) []int64 {
+	if slices.Contains(ids, id) {
+		return []int64{id}
+	}
+	return nil
 }
 
 // QueueCounts counts every queue who sees, exactly: Unassigned, Mine, each
