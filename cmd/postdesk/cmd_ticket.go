@@ -24,7 +24,7 @@ func cmdTicket(ctx context.Context, a *app, args []string) int {
 	if wc, ok := workCommands[sub]; ok {
 		return ticketWork(ctx, a, wc, rest)
 	}
-	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D]\n       postdesk ticket show NUMBER\n"+
+	fmt.Fprintln(a.stderr, "Usage: postdesk ticket list [--status S] [--department D] [--queue VIEW --as AGENT|--admin]\n       postdesk ticket show NUMBER\n"+
 		"       postdesk ticket search QUERY...\n"+workUsage)
 	if sub == "" {
 		return 2
@@ -37,8 +37,17 @@ func ticketList(ctx context.Context, a *app, args []string) int {
 	status := fs.String("status", "", "only tickets with this `status` (open, resolved, closed)")
 	dept := fs.String("department", "", "only tickets of this `department`")
 	limit := fs.Int("limit", 100, "at most this many tickets")
+	var qa queueArgs
+	fs.StringVar(&qa.view, "queue", "", "list this `queue` in queue order (unassigned, mine, open, resolved, all, or a department's name) as the console shows it")
+	fs.StringVar(&qa.as, "as", "", "the queue of this `agent` (username or email)")
+	fs.BoolVar(&qa.admin, "admin", false, "the queue as an admin sees it (every department)")
+	fs.StringVar(&qa.priority, "priority", "", "with --queue: only tickets of this `priority`")
+	fs.StringVar(&qa.after, "after", "", "with --queue: the page after this `cursor`, as the last page printed it")
 	if !a.parse(fs, args) {
 		return 2
+	}
+	if qa.view != "" {
+		return ticketQueue(ctx, a, qa, *status, *dept, *limit)
 	}
 	var f ticket.ListFilter
 	if *status != "" {
