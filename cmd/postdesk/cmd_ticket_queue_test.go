@@ -35,4 +35,19 @@ func TestTicketListQueue(t *testing.T) {
 			t.Errorf("%v: %s", c.args, errs)
 		}
 	}
+
+	// Tickets the intake opens from mail are counted as they are opened.
+	arriveUnder(t, url, nil,
+		[]byte("From: Bob <bob@user.example>\r\nTo: outage@bank.example\r\nSubject: atm down\r\nMessage-ID: <bob-1@user.example>\r\n\r\nno cash\r\n"),
+		[]byte("From: Ann <ann@user.example>\r\nTo: outage@bank.example\r\nSubject: cards refused\r\nMessage-ID: <ann-1@user.example>\r\n\r\nrefused\r\n"))
+	code, out, errs := runCLI(t, env, "ticket", "list", "--queue", "unassigned", "--as", "ken", "--limit", "1")
+	want := regexp.MustCompile(`(?m)^\d+ +open +emergency +Help Desk +- +bob@user.example .* atm down\n2 tickets in the queue\nnext page: --after (\S+)\n$`)
+	m := want.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("Ken's unassigned queue after two mails: exit %d, want %s\n%s%s", code, want, out, errs)
+	}
+	code, out, errs = runCLI(t, env, "ticket", "list", "--queue", "unassigned", "--as", "ken", "--limit", "1", "--after", m[1])
+	if want := regexp.MustCompile(`(?m)^\d+ +open .*ann@user.example .* cards refused\n2 tickets in the queue\n$`); code != 0 || !want.MatchString(out) {
+		t.Fatalf("Ken's unassigned queue, page 2: exit %d, want %s\n%s%s", code, want, out, errs)
+	}
 }
