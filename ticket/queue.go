@@ -181,3 +181,8 @@ func allDepartments(ctx context.Context, q Querier) ([]int64, error) {
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
+
+// SearchScope is the same viewer's scope for Search.
+func (v Viewer) SearchScope() SearchScope {
+	return SearchScope{All: v.Admin, Departments: slices.Clone(v.Departments), AgentID: v.AgentID}
+}
