@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postdesk/postdesk/intake"
 	"github.com/postdesk/postdesk/intake/intaketest"
@@ -20,7 +21,9 @@ import (
 // keeps the whole mail.
 func TestNoticesOfABigMailStaySmall(t *testing.T) {
 	store, _ := notifyingStore(t)
-	r := newRig(t, store, func(_ *intake.Options, l *listener.Config) { l.MaxMessageBytes = 16 << 20 })
+	r := newRig(t, store, func(_ *intake.Options, l *listener.Config) {
+		l.MaxMessageBytes, l.DeliverTimeout = 16<<20, 5*time.Minute
+	})
 	var text strings.Builder
 	for text.Len() < 3<<20 {
 		text.WriteString("customers are reporting a 404 error when browsing to online banking, log line follows\n")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/postdesk/postdesk/intake"
 	"github.com/postdesk/postdesk/intake/intaketest"
@@ -17,7 +18,9 @@ import (
 // also when several arrive at once and share a commit, and a duplicate of
 // one changes nothing.
 func TestBigMailsAreStoredByteForByte(t *testing.T) {
-	r := newRig(t, nil, func(_ *intake.Options, l *listener.Config) { l.MaxMessageBytes = 16 << 20 })
+	r := newRig(t, nil, func(_ *intake.Options, l *listener.Config) {
+		l.MaxMessageBytes, l.DeliverTimeout = 16<<20, 5*time.Minute
+	})
 	var mails []string
 	for i := range 3 {
 		var body strings.Builder

@@ -74,6 +74,7 @@ func (p *Processor) runGroup(ctx context.Context, batch []arrival) (results []Re
 	}
 	var claimMu sync.Mutex
 	claims := map[int64]int{}
+	var counts ticket.Counts
 	shared, aborted := groupcommit.Share(ctx, tx, len(live), func(member int, gtx pgx.Tx) error {
 		i := live[member]
 		m := batch[i]
@@ -86,7 +87,7 @@ func (p *Processor) runGroup(ctx context.Context, batch []arrival) (results []Re
 			claims[id] = i
 			return nil
 		}
-		return p.store.InShared(ctx, gtx, claim, func(tx *ticket.Tx) error {
+		return p.store.InShared(ctx, gtx, claim, &counts, func(tx *ticket.Tx) error {
 			d := &delivery{p: p, tx: tx, env: m.env, raw: m.raw, msg: m.msg}
 			var err error
 			results[i], err = d.run(ctx, m.perr)
@@ -116,6 +117,9 @@ func (p *Processor) runGroup(ctx context.Context, batch []arrival) (results []Re
 		default:
 			return nil, nil, fmt.Errorf("mail %d of %d: %w", i+1, len(batch), err)
 		}
+	}
+	if err := counts.Write(ctx, tx); err != nil {
+		return nil, nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, fmt.Errorf("commit: %w", err)

@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The queue counts (table queue_counts) are kept by the transaction that
@@ -68,16 +71,61 @@ func (t *Tx) counted(before countKey, tk *Ticket) {
 	t.count(after, +1)
 }
 
-// flushCounts writes the gathered moves, in key order, and forgets them.
+// flushCounts writes the gathered moves, in key order, and forgets them;
+// a member of a shared transaction hands them to the group's Counts
+// instead, which writes the moves of all members at once.
 func (t *Tx) flushCounts(ctx context.Context) error {
-	keys := make([]countKey, 0, len(t.counts))
-	for k, d := range t.counts {
+	if t.group != nil {
+		t.group.add(t.counts)
+		t.counts = nil
+		return nil
+	}
+	err := writeCounts(ctx, t.tx, t.counts)
+	t.counts = nil
+	return err
+}
+
+// Counts gathers the queue count moves of the members of one shared
+// transaction (intake's group commit): written by each member as it
+// finishes, the rows of two groups could be locked in opposite orders and
+// the groups deadlock; written once, in key order, just before the group
+// commits, they cannot.
+type Counts struct {
+	mu    sync.Mutex
+	moves map[countKey]int
+}
+
+func (c *Counts) add(moves map[countKey]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.moves == nil {
+		c.moves = map[countKey]int{}
+	}
+	for k, d := range moves {
+		c.moves[k] += d
+	}
+}
+
+// Write writes the gathered moves in db, the shared transaction, before it
+// commits.
+func (c *Counts) Write(ctx context.Context, db pgx.Tx) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := writeCounts(ctx, db, c.moves)
+	c.moves = nil
+	return err
+}
+
+// writeCounts writes moves in key order, so that every transaction takes
+// the rows' locks in one order.
+func writeCounts(ctx context.Context, db pgx.Tx, moves map[countKey]int) error {
+	keys := make([]countKey, 0, len(moves))
+	for k, d := range moves {
 		if d != 0 {
 			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 {
-		t.counts = nil
 		return nil
 	}
 	slices.SortFunc(keys, func(a, b countKey) int {
@@ -88,21 +136,19 @@ func (t *Tx) flushCounts(ctx context.Context) error {
 	statuses, days, deltas := make([]string, len(keys)), make([]int32, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
 		depts[i], agents[i], statuses[i], days[i] = k.Department, k.Assignee, string(k.Status), k.Day
-		deltas[i] = int64(t.counts[k])
+		deltas[i] = int64(moves[k])
 	}
 	// WITH ORDINALITY and ORDER BY keep the rows in key order as they are
 	// inserted, so the row locks are taken in that order.
-	_, err := t.tx.Exec(ctx, `
+	if _, err := db.Exec(ctx, `
 		INSERT INTO queue_counts AS c (department_id, assignee_id, status, day, n)
 		SELECT d, a, s, day, n
 		  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[], $5::bigint[])
 		       WITH ORDINALITY AS u(d, a, s, day, n, i)
 		 ORDER BY i
 		ON CONFLICT (department_id, assignee_id, status, day) DO UPDATE SET n = c.n + EXCLUDED.n`,
-		depts, agents, statuses, days, deltas)
-	if err != nil {
+		depts, agents, statuses, days, deltas); err != nil {
 		return fmt.Errorf("ticket: queue counts: %w", err)
 	}
-	t.counts = nil
 	return nil
 }

@@ -70,6 +70,7 @@ type Tx struct {
 	quiet   bool
 	claim   func(ticketID int64) error
 	counts  map[countKey]int // queue count moves not yet written (queue_count.go)
+	group   *Counts          // for a member of a shared transaction: where its moves go
 }
 
 // InTx runs fn in one database transaction and commits it together with the
@@ -98,8 +99,11 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 // negative key for every recipient whose automatic mail is capped, before
 // its recent mail is counted; an error from claim fails fn, and the caller should then make the change in a
 // transaction of its own.
-func (s *Store) InShared(ctx context.Context, db pgx.Tx, claim func(ticketID int64) error, fn func(*Tx) error) error {
-	return s.run(ctx, &Tx{store: s, tx: db, claim: claim}, fn)
+//
+// The members' queue count moves go to counts, which the owner writes
+// (Counts.Write) once all members have run, before it commits.
+func (s *Store) InShared(ctx context.Context, db pgx.Tx, claim func(ticketID int64) error, counts *Counts, fn func(*Tx) error) error {
+	return s.run(ctx, &Tx{store: s, tx: db, claim: claim, group: counts}, fn)
 }
 
 func (s *Store) run(ctx context.Context, t *Tx, fn func(*Tx) error) error {
