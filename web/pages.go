@@ -87,6 +87,7 @@ type page struct {
 	Login   string        // the username or address typed, shown again
 	Token   string        // the sign-in link's token (link page)
 	Message string        // error page: what happened
+	Queue   *queuePage    // landing page: the agent's queues
 }
 
 // render writes page name with status code, rendered to a buffer first so
