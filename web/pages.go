@@ -22,7 +22,7 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // pageNames lists every page; each is templates/NAME.html over layout.html.
-var pageNames = []string{"signin", "link", "home", "error"}
+var pageNames = []string{"signin", "link", "home", "ticket", "error"}
 
 // asset is a static file served at a URL with a hash of its content, so
 // that it may be cached for ever.
@@ -88,6 +88,7 @@ type page struct {
 	Token   string        // the sign-in link's token (link page)
 	Message string        // error page: what happened
 	Queue   *queuePage    // landing page: the agent's queues
+	Ticket  *ticketView   // a ticket's page
 }
 
 // render writes page name with status code, rendered to a buffer first so

@@ -47,7 +47,7 @@ func TestQueuePage(t *testing.T) {
 	}
 	order := func(body string) []string {
 		var out []string
-		for _, m := range regexp.MustCompile(`<td class="number">(\d+)</td>`).FindAllStringSubmatch(body, -1) {
+		for _, m := range regexp.MustCompile(`<td class="number"><a href="/tickets/\d+">(\d+)</a></td>`).FindAllStringSubmatch(body, -1) {
 			out = append(out, m[1])
 		}
 		return out
@@ -76,5 +76,71 @@ func TestQueuePage(t *testing.T) {
 	}
 	if p := r.do(req{method: "GET", path: "/?view=open&after=garbage", cookie: token}); p.StatusCode != http.StatusNotFound {
 		t.Errorf("a broken cursor = %d, want 404", p.StatusCode)
+	}
+}
+
+// TestTicketPage: a ticket's page shows its fields and its thread in time
+// order, the internal note marked as one, the events with their actor, and
+// the notices with their state; an agent of another department gets 404,
+// as for a number that does not exist, until the ticket is transferred to
+// them.
+func TestTicketPage(t *testing.T) {
+	r := newRig(t, nil)
+	var tk *ticket.Ticket
+	if err := r.org.Store.InTx(r.ctx, func(tx *ticket.Tx) error {
+		var err error
+		tk, _, err = tx.Open(r.ctx, ticket.NewTicket{Subject: "entire mobile online banking is down",
+			Customer:     ticket.Contact{Email: "jane@user.com", Name: "Jane Doe"},
+			DepartmentID: r.org.Help.ID, Priority: ticket.PriorityEmergency,
+			Message: ticket.Message{Body: "customers are reporting a 404 error when browsing to online banking"}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	note := "coordinating with sys admin team to address critical system outage"
+	if _, err := r.org.Store.Apply(r.ctx, tk.Number, ticket.AgentActor(r.org.Ken),
+		ticket.Op{Kind: ticket.OpNote, Message: &ticket.Message{Body: note}}); err != nil {
+		t.Fatal(err)
+	}
+	token := r.signIn()
+	p := r.do(req{method: "GET", path: "/tickets/" + tk.Number, cookie: token})
+	if p.StatusCode != http.StatusOK {
+		t.Fatalf("GET /tickets/%s = %d\n%s", tk.Number, p.StatusCode, p.body)
+	}
+	for _, want := range []string{"entire mobile online banking is down", "Jane Doe &lt;jane@user.com&gt;", "emergency",
+		"customers are reporting a 404 error", `<strong class="internal">Internal note</strong> by`, note,
+		"Notice customer_ack to jane@user.com: pending"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the ticket page lacks %q", want)
+		}
+	}
+	if i, j := strings.Index(p.body, "customers are reporting"), strings.Index(p.body, note); i < 0 || j < i {
+		t.Error("the thread is not in time order")
+	}
+	// The queue links to it.
+	if q := r.do(req{method: "GET", path: "/", cookie: token}); !strings.Contains(q.body, `href="/tickets/`+tk.Number+`"`) {
+		t.Error("the queue does not link to the ticket")
+	}
+	// Mary, of System Administrators, is not shown the ticket, nor told it exists.
+	if err := r.org.Store.SetPassword(r.ctx, r.org.Mary.ID, kenPass); err != nil {
+		t.Fatal(err)
+	}
+	mary := r.password("mary", kenPass, otherIP).session()
+	if mary == nil {
+		t.Fatal("Mary cannot sign in")
+	}
+	for _, path := range []string{"/tickets/" + tk.Number, "/tickets/999999"} {
+		if p := r.do(req{method: "GET", path: path, cookie: mary.Value, remote: otherIP}); p.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s for Mary = %d, want 404", path, p.StatusCode)
+		}
+	}
+	if _, err := r.org.Store.Apply(r.ctx, tk.Number, ticket.AgentActor(r.org.Ken),
+		ticket.Op{Kind: ticket.OpTransfer, Value: "System Administrators"}); err != nil {
+		t.Fatal(err)
+	}
+	p = r.do(req{method: "GET", path: "/tickets/" + tk.Number, cookie: mary.Value, remote: otherIP})
+	if p.StatusCode != http.StatusOK || !strings.Contains(p.body, "transferred: Help Desk → System Administrators") ||
+		!strings.Contains(p.body, "by Ken Jay") {
+		t.Errorf("after the transfer Mary gets %d\n%s", p.StatusCode, p.body)
 	}
 }

@@ -24,6 +24,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /signin/link", s.linkUse)
 
 	mux.Handle("GET /{$}", s.agentOnly(s.home))
+	mux.Handle("GET /tickets/{number}", s.agentOnly(s.ticketPage))
 	mux.Handle("POST /signout", s.agentOnly(s.signOut))
 	mux.HandleFunc("/", s.notFound)
 
