@@ -66,6 +66,8 @@ func parsePages() (pages, error) {
 			return u, nil
 		}
 		return "", fmt.Errorf("no static file %q", name)
+	}, "statuses": func() []ticket.Status {
+		return []ticket.Status{ticket.StatusOpen, ticket.StatusResolved, ticket.StatusClosed}
 	}}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")

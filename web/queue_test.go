@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -142,5 +143,80 @@ func TestTicketPage(t *testing.T) {
 	if p.StatusCode != http.StatusOK || !strings.Contains(p.body, "transferred: Help Desk → System Administrators") ||
 		!strings.Contains(p.body, "by Ken Jay") {
 		t.Errorf("after the transfer Mary gets %d\n%s", p.StatusCode, p.body)
+	}
+}
+
+// TestTicketActions: from the ticket page Ken writes an internal note, and
+// Mary a reply that resolves the ticket, through the same door as mail: the
+// thread shows them, the customer gets the reply (a notice queued in the
+// same transaction) but never the note; an empty form changes nothing and
+// says so; an agent who may not see the ticket gets 404 for the form too.
+func TestTicketActions(t *testing.T) {
+	r := newRig(t, nil)
+	var tk *ticket.Ticket
+	if err := r.org.Store.InTx(r.ctx, func(tx *ticket.Tx) error {
+		var err error
+		tk, _, err = tx.Open(r.ctx, ticket.NewTicket{Subject: "entire mobile online banking is down",
+			Customer:     ticket.Contact{Email: "jane@user.com", Name: "Jane Doe"},
+			DepartmentID: r.org.Help.ID, Message: ticket.Message{Body: "customers are reporting a 404 error"}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ken := r.signIn()
+	if err := r.org.Store.SetPassword(r.ctx, r.org.Mary.ID, kenPass); err != nil {
+		t.Fatal(err)
+	}
+	mary := r.password("mary", kenPass, otherIP).session().Value
+	post := func(cookie, remote string, form url.Values) resp {
+		return r.do(req{method: "POST", path: "/tickets/" + tk.Number, cookie: cookie, remote: remote, form: form})
+	}
+	note := "coordinating with sys admin team to address critical system outage"
+	if p := post(ken, "", url.Values{"text": {note}, "kind": {"note"}, "status": {"open"}}); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Ken's note = %d\n%s", p.StatusCode, p.body)
+	}
+	if p := post(ken, "", url.Values{"text": {"  "}, "status": {"open"}}); p.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, `id="problem"`) {
+		t.Errorf("an empty form = %d, want 422 with the problem shown", p.StatusCode)
+	}
+	if p := post(mary, otherIP, url.Values{"text": {"we discovered a failed load balancer"}, "status": {"resolved"}}); p.StatusCode != http.StatusNotFound {
+		t.Errorf("Mary's reply before the transfer = %d, want 404", p.StatusCode)
+	}
+	if _, err := r.org.Store.Apply(r.ctx, tk.Number, ticket.AgentActor(r.org.Ken),
+		ticket.Op{Kind: ticket.OpTransfer, Value: "System Administrators"}); err != nil {
+		t.Fatal(err)
+	}
+	answer := "we discovered a failed load balancer. The issue has been fixed"
+	if p := post(mary, otherIP, url.Values{"text": {answer}, "kind": {"reply"}, "status": {"resolved"}}); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Mary's reply = %d\n%s", p.StatusCode, p.body)
+	}
+	got, err := r.org.Store.Get(r.ctx, tk.Number)
+	if err != nil || got.Status != ticket.StatusResolved {
+		t.Fatalf("status %v %v, want resolved", got, err)
+	}
+	p := r.do(req{method: "GET", path: "/tickets/" + tk.Number, cookie: mary, remote: otherIP})
+	if !strings.Contains(p.body, note) || !strings.Contains(p.body, answer) || !strings.Contains(p.body, "Reply by") {
+		t.Errorf("the thread lacks the note or the reply:\n%s", p.body)
+	}
+	// Jane hears of the reply, never of the note.
+	var toJane []string
+	rows, err := r.org.Store.Pool().Query(r.ctx, `SELECT template FROM outbound_mails WHERE ticket_id = $1 AND recipient = 'jane@user.com' ORDER BY id`, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var tpl string
+		_ = rows.Scan(&tpl)
+		toJane = append(toJane, tpl)
+	}
+	rows.Close()
+	if fmt.Sprint(toJane) != "[customer_ack customer_resolved]" {
+		t.Errorf("notices to Jane %v, want the acknowledgement and the resolution carrying the reply", toJane)
+	}
+	// Cross-origin, the form is refused.
+	p = r.do(req{method: "POST", path: "/tickets/" + tk.Number, cookie: ken, form: url.Values{"text": {"x"}},
+		header: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}})
+	if p.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-origin post = %d, want 403", p.StatusCode)
 	}
 }

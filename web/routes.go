@@ -25,6 +25,7 @@ func (s *Server) routes() (http.Handler, error) {
 
 	mux.Handle("GET /{$}", s.agentOnly(s.home))
 	mux.Handle("GET /tickets/{number}", s.agentOnly(s.ticketPage))
+	mux.Handle("POST /tickets/{number}", s.agentOnly(s.ticketAct))
 	mux.Handle("POST /signout", s.agentOnly(s.signOut))
 	mux.HandleFunc("/", s.notFound)
 
