@@ -43,11 +43,10 @@ func (t *Tx) CountExchange(ctx context.Context, tk *Ticket, addr string) (Exchan
 		return Exchange{Muted: true}, nil
 	}
 	// The last notice to the address about the ticket, at the later of
-	// when it was queued and when it was handed to the relay: a bot
-	// answers what it received.
-	// A quick mail after a notice already answered (a customer sending
-	// five mails in a minute, one per file) is no new exchange: each notice
-	// counts once.
+	// when it was queued and when it was handed to the relay (a bot
+	// answers what it received). Each notice counts once: a quick mail
+	// after a notice already answered (a customer sending five mails in a
+	// minute, one per file) is no new exchange.
 	var ex Exchange
 	err := t.tx.QueryRow(ctx, `
 		WITH last AS (

@@ -75,12 +75,8 @@ func ticketList(ctx context.Context, a *app, args []string) int {
 	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NUMBER\tSTATUS\tPRIORITY\tDEPARTMENT\tASSIGNEE\tCUSTOMER\tUPDATED\tSUBJECT")
 	for _, t := range tickets {
-		assignee := t.AssigneeName
-		if assignee == "" {
-			assignee = "-"
-		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Number, t.Status, t.Priority, t.DepartmentName,
-			assignee, t.CustomerEmail, t.UpdatedAt.UTC().Format("2006-01-02 15:04Z"), t.Subject)
+			dash(t.AssigneeName), t.CustomerEmail, t.UpdatedAt.UTC().Format("2006-01-02 15:04Z"), t.Subject)
 	}
 	if err := w.Flush(); err != nil {
 		return a.fail("%v", err)

@@ -83,12 +83,8 @@ func ticketQueue(ctx context.Context, a *app, qa queueArgs, status, dept string,
 	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NUMBER\tSTATUS\tPRIORITY\tDEPARTMENT\tASSIGNEE\tCUSTOMER\tCREATED\tSUBJECT")
 	for _, r := range rows {
-		assignee := r.AssigneeName
-		if assignee == "" {
-			assignee = "-"
-		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Status, r.Priority, r.DepartmentName,
-			assignee, r.CustomerEmail, r.CreatedAt.UTC().Format("2006-01-02 15:04Z"), r.Subject)
+			dash(r.AssigneeName), r.CustomerEmail, r.CreatedAt.UTC().Format("2006-01-02 15:04Z"), r.Subject)
 	}
 	if err := w.Flush(); err != nil {
 		return a.fail("%v", err)
